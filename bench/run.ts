@@ -1,7 +1,9 @@
 // `npm run bench`: every performance figure of dockward in one table, plus bench/results/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { benchAuditLog } from './audit-log.js';
 import { type BenchFigure, benchPki } from './pki.js';
+import { benchPolicy } from './policy.js';
 
 function fmt(n: number): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
@@ -16,6 +18,8 @@ function verdict(f: BenchFigure): string {
 
 const figures: BenchFigure[] = [];
 figures.push(...(await benchPki()));
+figures.push(...(await benchPolicy()));
+figures.push(...(await benchAuditLog()));
 
 const lines = [
   '| figure | n | median | p99 | unit | target |',

@@ -11,6 +11,8 @@ export type ErrorKind =
   | 'conflict' // it exists already / state forbids it: exit 2, HTTP 409
   | 'denied' // refused by policy or authentication: exit 1, HTTP 403
   | 'too-large' // over a size limit: exit 2, HTTP 413
+  | 'headers-too-large' // request headers over the limit: HTTP 431
+  | 'timeout' // the client was too slow to send its request: HTTP 408
   | 'upstream' // the daemon or a remote host failed or is unreachable: exit 1, HTTP 502
   | 'failed' // the command ran and found a failure: exit 1, HTTP 500
   | 'internal'; // a bug: exit 1, HTTP 500
@@ -41,6 +43,35 @@ export const ERROR_CODES = {
   DW_E_UPSTREAM: {
     kind: 'upstream',
     summary: 'The Docker daemon or a remote endpoint failed or cannot be reached.',
+  },
+  DW_E_APPLY_FAILED: {
+    kind: 'failed',
+    summary:
+      'dockerd did not come up (or not with the settings) after daemon apply; the previous configuration was restored.',
+  },
+  DW_E_ROLLBACK_FAILED: {
+    kind: 'failed',
+    summary: 'daemon apply failed and dockerd did not come back with the restored configuration either.',
+  },
+  DW_E_AUDIT_LOG_TAMPERED: {
+    kind: 'failed',
+    summary: 'An audit log record was edited, deleted or reordered, or a line is not a record.',
+  },
+  DW_E_DENIED: { kind: 'denied', summary: 'The gateway refused the request: policy, identity or address.' },
+  DW_E_UNKNOWN_ENDPOINT: {
+    kind: 'denied',
+    summary: 'The request is not a Docker Engine API endpoint the gateway knows.',
+  },
+  DW_E_BAD_REQUEST: { kind: 'usage', summary: 'The gateway cannot parse or canonicalize the request.' },
+  DW_E_BODY_TOO_LARGE: { kind: 'too-large', summary: 'The request body is over the gateway limit.' },
+  DW_E_HEADERS_TOO_LARGE: {
+    kind: 'headers-too-large',
+    summary: 'The request headers are over the gateway limit.',
+  },
+  DW_E_REQUEST_TIMEOUT: { kind: 'timeout', summary: 'The client did not send a complete request in time.' },
+  DW_E_POLICY: {
+    kind: 'usage',
+    summary: 'A policy file is invalid: the message names the file, line and column of each problem.',
   },
   DW_E_INTERNAL: { kind: 'internal', summary: 'An unexpected internal error (a bug: please report it).' },
 } as const satisfies Record<string, { kind: ErrorKind; summary: string }>;
@@ -78,6 +109,8 @@ const EXIT_BY_KIND: Record<ErrorKind, number> = {
   'not-found': 2,
   conflict: 2,
   'too-large': 2,
+  'headers-too-large': 2,
+  timeout: 1,
   denied: 1,
   upstream: 1,
   failed: 1,
@@ -89,6 +122,8 @@ const HTTP_BY_KIND: Record<ErrorKind, number> = {
   'not-found': 404,
   conflict: 409,
   'too-large': 413,
+  'headers-too-large': 431,
+  timeout: 408,
   denied: 403,
   upstream: 502,
   failed: 500,

@@ -1,6 +1,11 @@
 import { Command } from 'commander';
 import { bindIo } from './context.js';
 import { type CliIo, processIo } from './output.js';
+import { auditLogCommand } from './audit-log.js';
+import { daemonCommand } from './daemon.js';
+import { gatewayCommand } from './gateway.js';
+import { initCommand } from './init.js';
+import { policyCommand } from './policy.js';
 import { pkiCommand } from './pki.js';
 import { upCommand } from './up.js';
 
@@ -17,6 +22,11 @@ export function buildProgram(io: CliIo = processIo): Command {
     .enablePositionalOptions(false);
   program.addCommand(upCommand());
   program.addCommand(pkiCommand());
+  program.addCommand(daemonCommand());
+  program.addCommand(initCommand());
+  program.addCommand(gatewayCommand());
+  program.addCommand(auditLogCommand());
+  program.addCommand(policyCommand());
   // Exit codes and error output are decided in one place (src/index.ts), so commander must throw.
   const override = (cmd: Command) => {
     cmd.exitOverride();

@@ -1,0 +1,98 @@
+import { Command } from 'commander';
+import { createLogger } from '../log.js';
+import { openAuditSink } from '../gateway/audit-file-sink.js';
+import { runGateway } from '../gateway/run.js';
+import { collect, contextOf } from './context.js';
+import { loadPolicyDecider } from './policy.js';
+import { cliPassphraseSource } from './passphrase.js';
+
+interface GatewayFlags {
+  listen: string;
+  upstream: string;
+  upstreamTlsDir?: string;
+  tlsDir?: string;
+  crl?: string;
+  policy?: string;
+  allow: string[];
+  auditLog?: string;
+  metrics?: string;
+  closeRevoked?: boolean;
+  headersTimeout: string;
+}
+
+export function gatewayCommand(): Command {
+  return new Command('gateway')
+    .description(
+      'Run the mTLS gateway: clients with a certificate from the CA reach the daemon socket, each request decided, recorded and forwarded.',
+    )
+    .option('--listen <host:port>', 'where to listen for TLS clients', '127.0.0.1:2376')
+    .option(
+      '--upstream <url>',
+      'the daemon: unix:///path or tcp://host:port (TLS)',
+      'unix:///var/run/docker.sock',
+    )
+    .option('--upstream-tls-dir <dir>', 'for a tcp upstream: ca.pem, cert.pem, key.pem to reach it')
+    .option(
+      '--tls-dir <dir>',
+      "ca.pem, cert.pem, key.pem of the gateway (default: the PKI's issued/gateway, issued on first start)",
+    )
+    .option('--crl <file>', "CRL to check client certificates against (default: the PKI's crl.pem)")
+    .option(
+      '--allow <cidr>',
+      'client addresses allowed to connect (repeatable; default: loopback only)',
+      collect,
+      [],
+    )
+    .option('--audit-log <file>', 'hash-chained JSON-lines audit log of every request and connection')
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus /metrics and /healthz here (plain HTTP: keep it on loopback)',
+    )
+    .option('--close-revoked', 'on reload, end the open connections of certificates the new CRL revokes')
+    .option(
+      '--headers-timeout <ms>',
+      'a request head must arrive within this time (slowloris guard)',
+      '30000',
+    )
+    .action(async (opts: GatewayFlags, cmd: Command) => {
+      const { paths } = contextOf(cmd);
+      const logger = createLogger();
+      const audit = await openAuditSink(opts.auditLog, logger);
+      const running = await runGateway(
+        paths,
+        {
+          listen: opts.listen,
+          upstream: opts.upstream,
+          allow: opts.allow,
+          audit,
+          headersTimeoutMs: Number(opts.headersTimeout),
+          ...(opts.upstreamTlsDir ? { upstreamTlsDir: opts.upstreamTlsDir } : {}),
+          ...(opts.tlsDir ? { tlsDir: opts.tlsDir } : {}),
+          ...(opts.crl ? { crl: opts.crl } : {}),
+          ...(opts.policy
+            ? { loadDecider: () => loadPolicyDecider(opts.policy!), extraWatch: [opts.policy] }
+            : {}),
+          ...(opts.metrics ? { metrics: opts.metrics } : {}),
+          ...(opts.closeRevoked ? { closeRevoked: true } : {}),
+        },
+        logger,
+        cliPassphraseSource(),
+      );
+      await waitForStopSignal();
+      logger.info('stopping: draining requests in flight');
+      await running.stop();
+    });
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function waitForStopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,243 @@
+/**
+ * The few Engine API calls `daemon apply|status` and `init` need (`/_ping`, `/version`, `/info`)
+ * over a unix socket or TCP+TLS. Deliberately small: buffered GETs with a hard deadline.
+ * (When `src/docker/` grows its shared client, these calls move there.)
+ */
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Where a dockerd answers: its unix socket, or a TCP listener with the client's TLS material. */
+export type EngineEndpoint =
+  | { kind: 'unix'; socketPath: string }
+  | {
+      kind: 'tcp';
+      host: string;
+      port: number;
+      /** PEM texts; without `cert`/`key` the client presents no certificate. */
+      tls?: { ca: string; cert?: string; key?: string; servername?: string };
+    };
+
+export interface EngineResponse {
+  status: number;
+  body: string;
+}
+
+/** `unix:///path` or `tcp://host:port` → an endpoint (TLS material is added by the caller). */
+export function endpointFromHost(host: string): EngineEndpoint {
+  if (host.startsWith('unix://')) return { kind: 'unix', socketPath: host.slice('unix://'.length) };
+  const m = /^tcp:\/\/\[?([^\]]+?)\]?:(\d+)$/.exec(host);
+  if (m) return { kind: 'tcp', host: m[1]!, port: Number(m[2]) };
+  if (host.startsWith('/')) return { kind: 'unix', socketPath: host };
+  throw new Error(`cannot reach "${host}": write unix:///path/docker.sock or tcp://host:port`);
+}
+
+/** A readable name for messages. */
+export function describeEndpoint(endpoint: EngineEndpoint): string {
+  return endpoint.kind === 'unix'
+    ? `unix://${endpoint.socketPath}`
+    : `tcp://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
+}
+
+/** One GET with a deadline for the whole exchange; rejects on network or TLS errors. */
+export function engineGet(
+  endpoint: EngineEndpoint,
+  path: string,
+  timeoutMs = 10_000,
+): Promise<EngineResponse> {
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
+    };
+    const base: RequestOptions = { method: 'GET', path, headers: { host: 'docker' } };
+    const req =
+      endpoint.kind === 'unix'
+        ? httpRequest({ ...base, socketPath: endpoint.socketPath }, onResponse)
+        : endpoint.tls
+          ? httpsRequest(
+              {
+                ...base,
+                host: endpoint.host,
+                port: endpoint.port,
+                ca: endpoint.tls.ca,
+                ...(endpoint.tls.cert !== undefined ? { cert: endpoint.tls.cert } : {}),
+                ...(endpoint.tls.key !== undefined ? { key: endpoint.tls.key } : {}),
+                servername: endpoint.tls.servername ?? endpoint.host,
+                rejectUnauthorized: true,
+                agent: false,
+              },
+              onResponse,
+            )
+          : httpRequest({ ...base, host: endpoint.host, port: endpoint.port, agent: false }, onResponse);
+    const timer = setTimeout(
+      () =>
+        req.destroy(new Error(`${path} on ${describeEndpoint(endpoint)}: no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.end();
+  });
+}
+
+/** True when `/_ping` answers 200 OK. */
+export async function ping(endpoint: EngineEndpoint, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    const res = await engineGet(endpoint, '/_ping', timeoutMs);
+    return res.status === 200 && res.body === 'OK';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Polls `/_ping` until it answers (true), the time is up (false), or `stop()` returns true
+ * (e.g. the dockerd being waited for has exited), which ends the wait early with false.
+ */
+export async function waitForPing(
+  endpoint: EngineEndpoint,
+  options: { timeoutMs: number; intervalMs?: number; stop?: () => boolean },
+): Promise<boolean> {
+  const deadline = Date.now() + options.timeoutMs;
+  while (Date.now() < deadline) {
+    if (options.stop?.()) return false;
+    if (await ping(endpoint)) return true;
+    await sleep(options.intervalMs ?? 200);
+  }
+  return false;
+}
+
+/** GET a JSON document; throws with the status and body when it is not 200. */
+export async function engineJson<T>(endpoint: EngineEndpoint, path: string, timeoutMs = 10_000): Promise<T> {
+  const res = await engineGet(endpoint, path, timeoutMs);
+  if (res.status !== 200) {
+    throw new Error(`${path} on ${describeEndpoint(endpoint)} answered ${res.status}: ${res.body.trim()}`);
+  }
+  return JSON.parse(res.body) as T;
+}
+
+/** The fields of `/version` dockward reads. */
+export interface EngineVersion {
+  Version: string;
+  ApiVersion: string;
+  MinAPIVersion?: string;
+  Os?: string;
+  Arch?: string;
+  KernelVersion?: string;
+}
+
+/** The fields of `/info` dockward reads to check that settings took effect. */
+export interface EngineInfo {
+  ID?: string;
+  SecurityOptions?: string[];
+  LiveRestoreEnabled?: boolean;
+  LoggingDriver?: string;
+  ExperimentalBuild?: boolean;
+  Debug?: boolean;
+  Labels?: string[];
+  DefaultRuntime?: string;
+  DockerRootDir?: string;
+  CgroupDriver?: string;
+  ServerVersion?: string;
+}
+
+/** What a TCP listener did with a client that presents no certificate. */
+export interface ListenerProbe {
+  /** A TCP connection was accepted. */
+  reachable: boolean;
+  /** The server's certificate chains to the CA given (undefined: no TLS handshake got that far). */
+  serverTrusted: boolean | undefined;
+  /** The daemon answered `/_ping` to a client without a certificate. */
+  answeredWithoutClientCert: boolean;
+  /** What happened, for messages (`tls: certificate required`, `ECONNREFUSED`). */
+  detail: string;
+}
+
+/**
+ * Connects to a TLS listener without a client certificate, trusting only `caPem`, and asks
+ * `/_ping`. A dockerd with tlsverify must refuse (an alert during or right after the handshake).
+ */
+export function probeTlsListener(
+  host: string,
+  port: number,
+  caPem: string,
+  timeoutMs = 10_000,
+): Promise<ListenerProbe> {
+  return new Promise((resolve) => {
+    let reachable = false;
+    let serverTrusted: boolean | undefined;
+    let response = '';
+    let settled = false;
+    const finish = (detail: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({
+        reachable,
+        serverTrusted,
+        answeredWithoutClientCert: /^HTTP\/1\.[01] 200/.test(response),
+        detail,
+      });
+    };
+    // The name is not checked here (the listener may be 0.0.0.0); the chain to the CA is.
+    const socket = tlsConnect({
+      host,
+      port,
+      ca: caPem,
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+      ...(host.includes(':') ? {} : { servername: host }),
+    });
+    socket.on('connect', () => {
+      reachable = true;
+    });
+    socket.on('secureConnect', () => {
+      reachable = true;
+      serverTrusted = socket.authorized;
+      socket.write('GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n');
+    });
+    socket.on('data', (chunk: Buffer) => {
+      response += chunk.toString('latin1');
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      finish(err.code ? `${err.code}: ${err.message}` : err.message),
+    );
+    socket.on('close', () =>
+      finish(response === '' ? 'closed without an answer' : response.split('\r\n')[0]!),
+    );
+    const timer = setTimeout(() => finish(`no answer within ${timeoutMs} ms`), timeoutMs);
+  });
+}
+
+/** True when a plain TCP connection to host:port is accepted. */
+export function tcpReachable(host: string, port: number, timeoutMs = 5_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = netConnect({ host, port });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.on('connect', () => done(true));
+    socket.on('error', () => done(false));
+    const timer = setTimeout(() => done(false), timeoutMs);
+  });
+}
+
+/** The address to dial for a listener bound to `host`: the wildcard addresses mean loopback. */
+export function dialAddress(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '::1';
+  return host;
+}

@@ -1,0 +1,76 @@
+import type { Endpoint } from './types.js';
+
+/** Swarm routes (moby `daemon/server/router/swarm`, the first block of the cluster router). */
+export const SWARM_ENDPOINTS: readonly Endpoint[] = [
+  {
+    // The spec may carry CAConfig.SigningCAKey, an external CA's private key.
+    name: 'swarm.init',
+    method: 'POST',
+    path: '/swarm/init',
+    area: 'swarm',
+    summary: 'Make this daemon the first manager of a new swarm.',
+    body: 'json',
+    readonly: false,
+    secretBody: true,
+  },
+  {
+    name: 'swarm.join',
+    method: 'POST',
+    path: '/swarm/join',
+    area: 'swarm',
+    summary: 'Join a swarm (the body carries the join token and manager addresses).',
+    body: 'json',
+    readonly: false,
+    secretBody: true,
+  },
+  {
+    name: 'swarm.leave',
+    method: 'POST',
+    path: '/swarm/leave',
+    area: 'swarm',
+    summary: 'Leave the swarm (`force` for the last manager).',
+    body: 'none',
+    readonly: false,
+  },
+  {
+    // The answer includes JoinTokens: whoever reads them can join as a worker or a manager.
+    name: 'swarm.inspect',
+    method: 'GET',
+    path: '/swarm',
+    area: 'swarm',
+    summary: 'Inspect the swarm, including the worker and manager join tokens.',
+    body: 'none',
+    readonly: true,
+    sensitive: true,
+  },
+  {
+    name: 'swarm.unlockkey',
+    method: 'GET',
+    path: '/swarm/unlockkey',
+    area: 'swarm',
+    summary: 'Read the key that unlocks an autolocked swarm manager.',
+    body: 'none',
+    readonly: true,
+    sensitive: true,
+  },
+  {
+    name: 'swarm.update',
+    method: 'POST',
+    path: '/swarm/update',
+    area: 'swarm',
+    summary: 'Update the swarm spec, rotate join tokens or the unlock key.',
+    body: 'json',
+    readonly: false,
+    secretBody: true,
+  },
+  {
+    name: 'swarm.unlock',
+    method: 'POST',
+    path: '/swarm/unlock',
+    area: 'swarm',
+    summary: 'Unlock a locked manager with the unlock key in the body.',
+    body: 'json',
+    readonly: false,
+    secretBody: true,
+  },
+];

@@ -1,0 +1,61 @@
+import type { Endpoint } from './types.js';
+
+/** Volume routes, in dockerd's order (moby `daemon/server/router/volume`); names match `{name:.*}`. */
+export const VOLUME_ENDPOINTS: readonly Endpoint[] = [
+  {
+    name: 'volume.list',
+    method: 'GET',
+    path: '/volumes',
+    area: 'volumes',
+    summary: 'List volumes.',
+    body: 'none',
+    readonly: true,
+  },
+  {
+    name: 'volume.inspect',
+    method: 'GET',
+    path: '/volumes/{name*}',
+    area: 'volumes',
+    summary: 'Inspect a volume (driver, mount point, options).',
+    body: 'none',
+    readonly: true,
+  },
+  {
+    name: 'volume.create',
+    method: 'POST',
+    path: '/volumes/create',
+    area: 'volumes',
+    summary: 'Create a volume (driver and driver options, e.g. a bind of a host path).',
+    body: 'json',
+    readonly: false,
+  },
+  {
+    name: 'volume.prune',
+    method: 'POST',
+    path: '/volumes/prune',
+    area: 'volumes',
+    summary: 'Delete unused volumes (anonymous ones only unless the `all` filter is set).',
+    body: 'none',
+    readonly: false,
+    minApi: '1.25',
+  },
+  {
+    name: 'volume.update',
+    method: 'PUT',
+    path: '/volumes/{name*}',
+    area: 'volumes',
+    summary: 'Update a cluster volume (swarm managers only).',
+    body: 'json',
+    readonly: false,
+    minApi: '1.42',
+  },
+  {
+    name: 'volume.delete',
+    method: 'DELETE',
+    path: '/volumes/{name*}',
+    area: 'volumes',
+    summary: 'Remove a volume.',
+    body: 'none',
+    readonly: false,
+  },
+];

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DockwardError } from '../errors.js';
+import { ensureDir, MODE_PRIVATE_DIR, MODE_PRIVATE_FILE, writeFileAtomic } from '../store/atomic-write.js';
+
+/** docker CLI context names: `^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$`, and `default` is reserved. */
+const CONTEXT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/;
+
+export interface DockerContextSpec {
+  name: string;
+  host: string;
+  description?: string;
+  /** Folder with ca.pem, cert.pem, key.pem to copy into the context's TLS store. */
+  certDir: string;
+  /** `$DOCKER_CONFIG`, default `~/.docker`. */
+  dockerConfig?: string;
+}
+
+export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env['DOCKER_CONFIG'] && env['DOCKER_CONFIG'] !== '' ? env['DOCKER_CONFIG'] : join(homedir(), '.docker');
+}
+
+/**
+ * Writes a docker context in the CLI's own on-disk format: `contexts/meta/<sha256(name)>/meta.json`
+ * and `contexts/tls/<sha256(name)>/docker/{ca,cert,key}.pem` (0700 folders, 0600 files). The CLI
+ * copies certificates at create time too, so a renewed certificate means writing it again.
+ */
+export async function writeDockerContext(spec: DockerContextSpec): Promise<{ metaPath: string; tlsDir: string }> {
+  if (!CONTEXT_NAME.test(spec.name) || spec.name === 'default') {
+    throw new DockwardError('DW_E_NAME_INVALID', `"${spec.name}" cannot be a docker context name`, {
+      hint: 'Use letters, digits, "_", ".", "+" or "-" (not "default").',
+    });
+  }
+  const root = join(spec.dockerConfig ?? dockerConfigDir(), 'contexts');
+  const id = createHash('sha256').update(spec.name).digest('hex');
+  const metaDir = join(root, 'meta', id);
+  const tlsDir = join(root, 'tls', id, 'docker');
+  await ensureDir(metaDir, MODE_PRIVATE_DIR);
+  await ensureDir(join(root, 'tls', id), MODE_PRIVATE_DIR);
+  await ensureDir(tlsDir, MODE_PRIVATE_DIR);
+  for (const f of ['ca.pem', 'cert.pem', 'key.pem']) {
+    await writeFileAtomic(join(tlsDir, f), await fs.readFile(join(spec.certDir, f)), { mode: MODE_PRIVATE_FILE });
+  }
+  const meta = {
+    Name: spec.name,
+    Metadata: { Description: spec.description ?? 'written by dockward' },
+    Endpoints: { docker: { Host: spec.host, SkipTLSVerify: false } },
+  };
+  const metaPath = join(metaDir, 'meta.json');
+  await writeFileAtomic(metaPath, JSON.stringify(meta), { mode: MODE_PRIVATE_FILE });
+  return { metaPath, tlsDir };
+}

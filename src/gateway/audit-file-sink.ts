@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import { AuditLogWriter } from './audit-log/index.js';
+import type { AuditIdentity } from './audit-log/record.js';
+import { type AuditSink, type ClientAddress, NULL_AUDIT_SINK } from './audit-sink.js';
+import type { Identity } from './identity.js';
+
+function identityRecord(identity: Identity): AuditIdentity {
+  return { cn: identity.cn, ou: identity.ou, serial: identity.serial, fingerprint: identity.fingerprint };
+}
+
+function clientRecord(client: ClientAddress): ClientAddress {
+  return { address: client.address || 'unknown', port: client.port };
+}
+
+/** Wraps the hash-chained writer as the gateway's audit sink. */
+export function auditSinkFor(writer: AuditLogWriter): AuditSink {
+  return {
+    async decision(r) {
+      // Resolves once write(2) returned: the record survives a kill -9 of the gateway.
+      await writer.appendDurable({
+        type: 'request',
+        requestId: r.requestId,
+        connId: String(r.connId),
+        client: clientRecord(r.client),
+        identity: r.identity ? identityRecord(r.identity) : null,
+        method: r.method || '?',
+        rawPath: r.rawPath,
+        canonicalPath: r.canonicalPath,
+        ...(r.apiVersion ? { apiVersion: r.apiVersion } : {}),
+        endpoint: r.endpoint,
+        decision: r.decision,
+        ...(r.rule ? { rule: r.rule } : {}),
+        ...(r.reason ? { reason: r.reason } : {}),
+        ...(r.userAgent ? { userAgent: r.userAgent } : {}),
+      });
+    },
+    completion(r) {
+      writer.append({
+        type: 'response',
+        requestId: r.requestId,
+        connId: String(r.connId),
+        // 499: the client went away before any status was sent (nginx's convention).
+        status: r.status >= 100 && r.status <= 599 ? r.status : 499,
+        bytesIn: r.bytesIn,
+        bytesOut: r.bytesOut,
+        durationMs: r.durationMs,
+        ...(r.hijacked ? { hijacked: true } : {}),
+        ...(r.error ? { error: r.error } : {}),
+      });
+    },
+    connection(r) {
+      writer.append({
+        type: 'connection',
+        connId: String(r.connId),
+        event: r.event,
+        client: clientRecord(r.client),
+        ...(r.reason ? { reason: r.reason } : {}),
+        ...(r.identity ? { identity: identityRecord(r.identity) } : {}),
+        ...(r.tlsVersion ? { tlsVersion: r.tlsVersion } : {}),
+        ...(r.cipher ? { cipher: r.cipher } : {}),
+      });
+    },
+    close: () => writer.close(),
+  };
+}
+
+/** The audit sink for --audit-log FILE, or none (the gateway warns at start-up). */
+export async function openAuditSink(path: string | undefined, logger: Logger): Promise<AuditSink> {
+  if (!path) return NULL_AUDIT_SINK;
+  const writer = await AuditLogWriter.open(path, {
+    onError: (err) =>
+      logger.error({ err: err.message }, 'the audit log failed: requests are refused from now on'),
+  });
+  logger.info({ path, seq: writer.opened.seq }, 'audit log open');
+  return auditSinkFor(writer);
+}

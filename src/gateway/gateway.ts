@@ -1,0 +1,617 @@
+import { randomUUID } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { ROUTE_TABLE, type RouteTable } from '../docker/endpoints/index.js';
+import { DockwardError, describeError, toHttpStatus } from '../errors.js';
+import { canonicalBody, DEFAULT_BODY_LIMIT } from '../policy/canonical-body.js';
+import type { Decider } from '../policy/decision.js';
+import { type Allowlist, compileAllowlist, LOOPBACK_ONLY } from './allowlist.js';
+import { type AuditSink, type ClientAddress, NULL_AUDIT_SINK } from './audit-sink.js';
+import { sendError, sendRawError } from './http-errors.js';
+import { describeVerifyError, type Identity, identityOf } from './identity.js';
+import { GatewayMetrics, handshakeReason } from './metrics.js';
+import type { ConnectionInfo, RequestContext } from './request-context.js';
+import { createCanonicalizeStage } from './stages/canonicalize.js';
+import { createDecideStage } from './stages/decide.js';
+import { createForwardStage, createHijackStage } from './stages/forward.js';
+import { createCompleteStage, createRecordStage } from './stages/record.js';
+import { loadTlsMaterial, type TlsFiles, type TlsMaterial } from './tls-material.js';
+import type { Upstream } from './upstream.js';
+
+export interface GatewayConfig {
+  listenHost: string;
+  listenPort: number;
+  tls: TlsFiles;
+  /** CIDRs allowed to connect; empty means loopback only. */
+  allow: readonly string[];
+  upstream: Upstream;
+  /** Builds the decider; called at start and on every reload (a throw keeps the old one). */
+  loadDecider: () => Promise<Decider>;
+  audit: AuditSink;
+  logger: Logger;
+  metrics?: GatewayMetrics;
+  /** Files whose change triggers a reload (certificates, CRL, policy). */
+  watchFiles?: readonly string[];
+  /** End the open connections of certificates found revoked on reload. */
+  closeRevoked?: boolean;
+  /** Slowloris guard: the whole request head must arrive within this time. */
+  headersTimeoutMs?: number;
+  /** Largest request head accepted (431 above). */
+  maxHeaderBytes?: number;
+  handshakeTimeoutMs?: number;
+  routes?: RouteTable;
+  /** Largest request body read for a policy decision (413 above; default 4 MiB). */
+  bodyLimit?: number;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  error?: string;
+  closedRevoked: number;
+}
+
+/**
+ * The mTLS gateway. A connection goes: TCP accept -> admit (IP allowlist, closed before the TLS
+ * handshake) -> TLS with the client certificate checked against the CA and CRL -> identify; then
+ * each request: canonicalize -> decide -> record -> forward (plain, streaming or hijacked) ->
+ * complete. See docs/gateway-lifecycle.md.
+ */
+export class Gateway {
+  readonly metrics: GatewayMetrics;
+  private readonly netServer: NetServer;
+  private readonly tlsServer: TlsServer;
+  private readonly httpServer: HttpServer;
+  private allowlist: Allowlist;
+  private material!: TlsMaterial;
+  private decider!: Decider;
+  private readonly connections = new Map<TLSSocket, ConnectionInfo>();
+  private readonly rawSockets = new Set<Socket>();
+  private nextConnId = 1;
+  private watchers: FSWatcher[] = [];
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private readonly stages;
+
+  private constructor(private readonly config: GatewayConfig) {
+    this.metrics = config.metrics ?? new GatewayMetrics();
+    this.allowlist = compileAllowlist(config.allow.length > 0 ? config.allow : LOOPBACK_ONLY);
+    const routes = config.routes ?? ROUTE_TABLE;
+    this.stages = {
+      canonicalize: createCanonicalizeStage(() => routes),
+      decide: createDecideStage(() => this.decider),
+      record: createRecordStage(() => config.audit),
+      complete: createCompleteStage(() => config.audit),
+      forward: createForwardStage(() => config.upstream),
+      hijack: createHijackStage(() => config.upstream),
+    };
+    this.httpServer = createHttpServer({
+      maxHeaderSize: config.maxHeaderBytes ?? 16 * 1024,
+      requestTimeout: 0, // streamed bodies (docker load, build) may take as long as they take
+      headersTimeout: config.headersTimeoutMs ?? 30_000,
+      keepAliveTimeout: 60_000,
+      noDelay: true,
+    });
+    this.httpServer.timeout = 0;
+    this.httpServer.on('request', (req, res) => void this.onRequest(req, res));
+    this.httpServer.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
+    this.httpServer.on('clientError', (err, socket) => this.onClientError(err, socket));
+    this.tlsServer = createTlsServer({
+      requestCert: true,
+      // OpenSSL verifies the chain, validity and CRL; onSecure refuses what failed, with the reason
+      // recorded and told to the client, and never hands such a socket to the HTTP layer.
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+      handshakeTimeout: config.handshakeTimeoutMs ?? 10_000,
+      minVersion: 'TLSv1.2',
+    });
+    this.tlsServer.on('secureConnection', (socket) => this.onSecure(socket));
+    this.tlsServer.on('tlsClientError', (err, socket) => this.onTlsError(err, socket));
+    this.netServer = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.onTcp(socket));
+  }
+
+  /** Loads certificates and policy, then listens. Throws (nothing listening) when either is bad. */
+  static async start(config: GatewayConfig): Promise<Gateway> {
+    const gw = new Gateway(config);
+    gw.material = await loadTlsMaterial(config.tls);
+    gw.tlsServer.setSecureContext(secureContextOptions(gw.material));
+    gw.decider = await config.loadDecider();
+    await new Promise<void>((resolve, reject) => {
+      gw.netServer.once('error', reject);
+      gw.netServer.listen(config.listenPort, config.listenHost, () => {
+        gw.netServer.off('error', reject);
+        resolve();
+      });
+    });
+    gw.watch();
+    const log = config.logger;
+    log.info(
+      { listen: gw.address(), upstream: config.upstream.url, allow: gw.allowlist.cidrs },
+      'gateway listening',
+    );
+    if (config.allow.length === 0)
+      log.warn('no --allow given: only loopback clients (127.0.0.0/8, ::1) may connect');
+    log.info({ policy: gw.decider.describe() }, 'policy loaded');
+    if (config.audit === NULL_AUDIT_SINK) log.warn('no --audit-log: requests are not recorded');
+    return gw;
+  }
+
+  address(): { host: string; port: number } {
+    const a = this.netServer.address();
+    if (a && typeof a === 'object') return { host: a.address, port: a.port };
+    return { host: this.config.listenHost, port: this.config.listenPort };
+  }
+
+  health(): { ok: boolean; connections: number; crlNextUpdate?: string; serverCertNotAfter: string } {
+    const now = Date.now();
+    const crlOk = !this.material.crlNextUpdate || this.material.crlNextUpdate.getTime() > now;
+    return {
+      ok: !this.stopping && crlOk && this.material.serverCertNotAfter.getTime() > now,
+      connections: this.connections.size,
+      ...(this.material.crlNextUpdate ? { crlNextUpdate: this.material.crlNextUpdate.toISOString() } : {}),
+      serverCertNotAfter: this.material.serverCertNotAfter.toISOString(),
+    };
+  }
+
+  /**
+   * Reloads certificates, CRL, allowlist and policy. Established connections stay up; a bad file
+   * keeps everything as it was (and is logged). With closeRevoked, connections whose certificate
+   * the new CRL lists are ended.
+   */
+  async reload(allow?: readonly string[]): Promise<ReloadResult> {
+    const log = this.config.logger;
+    try {
+      const material = await loadTlsMaterial(this.config.tls);
+      const decider = await this.config.loadDecider();
+      const allowlist = allow ? compileAllowlist(allow.length > 0 ? allow : LOOPBACK_ONLY) : this.allowlist;
+      this.tlsServer.setSecureContext(secureContextOptions(material));
+      this.material = material;
+      this.decider = decider;
+      this.allowlist = allowlist;
+      let closedRevoked = 0;
+      for (const [socket, info] of this.connections) {
+        if (material.revoked.has(info.identity.serial)) {
+          if (this.config.closeRevoked) {
+            closedRevoked++;
+            this.config.audit.connection({
+              connId: info.connId,
+              event: 'revoked-closed',
+              client: info.client,
+              identity: info.identity,
+              reason: 'certificate revoked by the reloaded CRL',
+            });
+            socket.destroy();
+          } else {
+            log.warn(
+              { connId: info.connId, cn: info.identity.cn },
+              'an open connection uses a now-revoked certificate (use --close-revoked to end it)',
+            );
+          }
+        }
+      }
+      this.metrics.reloads.inc({ result: 'ok' });
+      log.info({ revoked: material.revoked.size, closedRevoked }, 'reloaded certificates, CRL and policy');
+      return { ok: true, closedRevoked };
+    } catch (err) {
+      this.metrics.reloads.inc({ result: 'error' });
+      log.error({ err: describeError(err) }, 'reload failed: keeping the previous configuration');
+      return { ok: false, error: describeError(err), closedRevoked: 0 };
+    }
+  }
+
+  /** Stops accepting, lets requests in flight finish until the deadline, then closes the rest. */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const w of this.watchers) w.close();
+    clearTimeout(this.reloadTimer);
+    const closed = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
+    this.httpServer.closeIdleConnections();
+    const deadline = Date.now() + deadlineMs;
+    while (Date.now() < deadline && [...this.connections.values()].some((c) => c.active > 0)) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const socket of this.connections.keys()) socket.destroy();
+    for (const socket of this.rawSockets) socket.destroy();
+    await closed;
+    this.config.upstream.destroy();
+    await this.config.audit.close();
+  }
+
+  // --- connection level -------------------------------------------------------------------
+
+  private onTcp(socket: Socket): void {
+    const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    if (this.stopping || !this.allowlist.allows(socket.remoteAddress)) {
+      // Closed before any TLS byte: a denied address learns nothing, not even the certificate.
+      const connId = this.nextConnId++;
+      this.metrics.denied.inc({ reason: 'address' });
+      this.config.audit.connection({
+        connId,
+        event: 'denied-address',
+        client,
+        reason: 'address not in --allow',
+      });
+      socket.destroy();
+      return;
+    }
+    this.rawSockets.add(socket);
+    socket.once('close', () => this.rawSockets.delete(socket));
+    socket.on('error', () => undefined);
+    this.tlsServer.emit('connection', socket);
+  }
+
+  private onTlsError(err: Error & { code?: string }, socket: TLSSocket): void {
+    const reason = handshakeReason(err.code, err.message);
+    this.metrics.handshakeFailures.inc({ reason });
+    this.metrics.denied.inc({ reason: 'tls' });
+    this.config.audit.connection({
+      connId: this.nextConnId++,
+      event: 'handshake-failed',
+      client: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      reason: `${reason}: ${err.code ?? ''} ${err.message}`.trim(),
+    });
+    socket.destroy();
+  }
+
+  private onSecure(socket: TLSSocket): void {
+    const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const connId = this.nextConnId++;
+    const peer = socket.getPeerCertificate();
+    const who: { identity: Identity } | { reason: string } = !peer?.raw
+      ? { reason: 'no client certificate' }
+      : !socket.authorized
+        ? { reason: describeVerifyError(String(socket.authorizationError)) }
+        : identityOf(peer);
+    if (!('identity' in who)) {
+      this.refuseConnection(socket, connId, client, who.reason);
+      return;
+    }
+    if (this.material.revoked.has(who.identity.serial)) {
+      this.refuseConnection(socket, connId, client, 'certificate revoked (CERT_REVOKED)', who.identity);
+      return;
+    }
+    const info: ConnectionInfo = {
+      connId,
+      client,
+      identity: who.identity,
+      socket,
+      openedAt: Date.now(),
+      active: 0,
+    };
+    this.connections.set(socket, info);
+    this.metrics.connections.inc();
+    const cipher = socket.getCipher();
+    this.config.audit.connection({
+      connId,
+      event: 'accepted',
+      client,
+      identity: who.identity,
+      tlsVersion: socket.getProtocol() ?? '',
+      cipher: cipher?.name ?? '',
+    });
+    socket.once('close', () => {
+      this.connections.delete(socket);
+      this.metrics.connections.dec();
+      this.config.audit.connection({ connId, event: 'closed', client, identity: who.identity });
+    });
+    socket.on('error', () => undefined);
+    this.httpServer.emit('connection', socket);
+  }
+
+  /**
+   * Ends a connection whose certificate was refused. The handshake has completed, so the client
+   * is told why in a Docker-style error (the CLI prints it) instead of a bare reset; nothing it
+   * sends is parsed or forwarded.
+   */
+  private refuseConnection(
+    socket: TLSSocket,
+    connId: number,
+    client: ClientAddress,
+    reason: string,
+    identity?: Identity,
+  ): void {
+    const label = handshakeReason(undefined, reason);
+    this.metrics.handshakeFailures.inc({ reason: label });
+    this.metrics.denied.inc({ reason: 'tls' });
+    this.config.audit.connection({
+      connId,
+      event: 'handshake-failed',
+      client,
+      reason: `${label}: ${reason}`,
+      ...(identity ? { identity } : {}),
+    });
+    socket.on('error', () => undefined);
+    const answer = () => {
+      clearTimeout(timer);
+      sendRawError(socket, new DockwardError('DW_E_DENIED', `client certificate refused: ${reason}`));
+    };
+    // Answer once the request head starts to arrive (or after a moment), so HTTP clients read it.
+    const timer = setTimeout(answer, 2000);
+    timer.unref();
+    socket.once('data', answer);
+  }
+
+  private onClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
+    let refusal: DockwardError;
+    if (err.code === 'HPE_HEADER_OVERFLOW') {
+      refusal = new DockwardError('DW_E_HEADERS_TOO_LARGE', 'request headers are too large');
+    } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT') {
+      refusal = new DockwardError('DW_E_REQUEST_TIMEOUT', 'the request headers did not arrive in time');
+    } else if (err.rawPacket?.subarray(0, 14).toString('latin1') === 'PRI * HTTP/2.0') {
+      refusal = new DockwardError(
+        'DW_E_BAD_REQUEST',
+        'HTTP/2 with prior knowledge is not supported: use HTTP/1.1',
+      );
+    } else {
+      refusal = new DockwardError('DW_E_BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`);
+    }
+    this.metrics.denied.inc({ reason: 'bad-request' });
+    const info = this.connections.get(socket as TLSSocket);
+    this.config.logger.warn(
+      { connId: info?.connId, code: refusal.code, err: err.message },
+      'refused a malformed request',
+    );
+    sendRawError(socket, refusal);
+  }
+
+  // --- request level ----------------------------------------------------------------------
+
+  private newContext(req: IncomingMessage): RequestContext | undefined {
+    const conn = this.connections.get(req.socket as TLSSocket);
+    if (!conn) return undefined;
+    return {
+      requestId: randomUUID(),
+      conn,
+      req,
+      startedAt: process.hrtime.bigint(),
+      bytesIn: 0,
+      bytesOut: 0,
+    };
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ctx = this.newContext(req);
+    if (!ctx) {
+      res.destroy(); // not an authenticated connection: never forwarded
+      return;
+    }
+    ctx.conn.active++;
+    const done = () => this.complete(ctx);
+    const refusal =
+      this.stages.canonicalize(ctx, false) ??
+      (await this.readBodyForPolicy(ctx, req)) ??
+      this.stages.decide(ctx);
+    if (refusal) {
+      await this.refuse(ctx, refusal);
+      ctx.status = sendError(res, refusal);
+      req.resume(); // drain the body that will not be forwarded
+      done();
+      return;
+    }
+    try {
+      await this.stages.record(ctx);
+    } catch (err) {
+      // No record, no request: the audit log is part of the security decision.
+      const e = new DockwardError('DW_E_INTERNAL', `cannot write the audit record: ${describeError(err)}`);
+      ctx.status = sendError(res, e);
+      done();
+      return;
+    }
+    const endpoint = ctx.canonical!.route!.endpoint;
+    if (endpoint.hijack === 'tcp') {
+      // A client that hijacks without asking to upgrade (the 200 + raw stream form).
+      const body = ctx.body ?? (await readAll(req));
+      const socket = takeOver(req);
+      socket.allowHalfOpen = true;
+      this.stages.hijack(ctx, socket, body, false, done);
+      return;
+    }
+    this.stages.forward(ctx, res, done);
+  }
+
+  private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const ctx = this.newContext(req);
+    if (!ctx) {
+      socket.destroy();
+      return;
+    }
+    (socket as Socket).allowHalfOpen = true;
+    ctx.conn.active++;
+    const done = () => this.complete(ctx);
+    let refusal = this.stages.canonicalize(ctx, true);
+    let body: Buffer = Buffer.alloc(0);
+    if (!refusal) {
+      try {
+        body = await readUpgradeBody(req, socket, head);
+        const endpoint = ctx.canonical!.route!.endpoint;
+        if (this.decider.needsBody(endpoint)) {
+          const res = canonicalBody(endpoint, body, req.headers['content-type'], {
+            limit: this.config.bodyLimit ?? DEFAULT_BODY_LIMIT,
+          });
+          if (!res.ok) refusal = new DockwardError(res.code, res.reason);
+          else {
+            body = res.bytes;
+            ctx.bodyValue = res.value;
+          }
+        }
+      } catch (err) {
+        refusal =
+          err instanceof DockwardError ? err : new DockwardError('DW_E_BAD_REQUEST', describeError(err));
+      }
+    }
+    refusal ??= this.stages.decide(ctx);
+    if (refusal) {
+      await this.refuse(ctx, refusal);
+      ctx.status = sendRawError(socket, refusal);
+      done();
+      return;
+    }
+    try {
+      await this.stages.record(ctx);
+    } catch (err) {
+      ctx.status = sendRawError(
+        socket,
+        new DockwardError('DW_E_INTERNAL', `cannot write the audit record: ${describeError(err)}`),
+      );
+      done();
+      return;
+    }
+    this.stages.hijack(ctx, socket, body, true, done);
+  }
+
+  /**
+   * Stage "canonicalize", body part: when the policy needs the body of this endpoint, read all of
+   * it (Content-Length or chunked) within the limit and replace it by its canonical form, which is
+   * what gets forwarded: dockerd executes exactly what was checked.
+   */
+  private async readBodyForPolicy(
+    ctx: RequestContext,
+    req: IncomingMessage,
+  ): Promise<DockwardError | undefined> {
+    const endpoint = ctx.canonical!.route!.endpoint;
+    if (!this.decider.needsBody(endpoint)) return undefined;
+    const limit = this.config.bodyLimit ?? DEFAULT_BODY_LIMIT;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        return new DockwardError(
+          'DW_E_BODY_TOO_LARGE',
+          `request body over ${limit} bytes for ${endpoint.name}`,
+        );
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const res = canonicalBody(endpoint, Buffer.concat(chunks), req.headers['content-type'], { limit });
+    if (!res.ok) return new DockwardError(res.code, res.reason);
+    ctx.body = res.bytes;
+    ctx.bodyValue = res.value;
+    return undefined;
+  }
+
+  private async refuse(ctx: RequestContext, err: DockwardError): Promise<void> {
+    const reason =
+      err.code === 'DW_E_DENIED'
+        ? 'policy'
+        : err.code === 'DW_E_UNKNOWN_ENDPOINT'
+          ? 'unknown-endpoint'
+          : 'bad-request';
+    this.metrics.denied.inc({ reason });
+    this.config.logger.info(
+      { requestId: ctx.requestId, cn: ctx.conn.identity.cn, code: err.code, msg: err.message },
+      'refused',
+    );
+    await this.stages
+      .record(ctx, {
+        ...(ctx.decision?.rule ? { rule: ctx.decision.rule } : { rule: err.code }),
+        reason: err.message,
+      })
+      .catch((e: unknown) =>
+        this.config.logger.error({ err: describeError(e) }, 'cannot write the audit record of a refusal'),
+      );
+    ctx.status = toHttpStatus(err);
+  }
+
+  private complete(ctx: RequestContext): void {
+    ctx.conn.active--;
+    const endpoint = ctx.canonical?.route?.endpoint.name ?? 'unknown';
+    const decision =
+      ctx.decision?.allow === true && ctx.status !== undefined && ctx.status < 400
+        ? 'allow'
+        : ctx.decision?.allow
+          ? 'allow'
+          : 'deny';
+    this.metrics.requests.inc({
+      endpoint,
+      method: ctx.req.method ?? '',
+      code: String(ctx.status ?? 0),
+      decision,
+    });
+    this.metrics.duration.observe({ endpoint }, Number(process.hrtime.bigint() - ctx.startedAt) / 1e9);
+    this.stages.complete(ctx);
+  }
+
+  private watch(): void {
+    const files = this.config.watchFiles ?? [];
+    for (const file of files) {
+      try {
+        // Editors and `pki` replace files by rename: watch the file and debounce.
+        const w = watch(file, { persistent: false }, () => this.scheduleReload());
+        w.on('error', () => undefined);
+        this.watchers.push(w);
+      } catch {
+        this.config.logger.warn({ file }, 'cannot watch file for changes; reload with SIGHUP');
+      }
+    }
+  }
+
+  private scheduleReload(): void {
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => {
+      // Re-arm the watchers: a rename leaves the old inode watched.
+      for (const w of this.watchers) w.close();
+      this.watchers = [];
+      void this.reload().then(() => this.watch());
+    }, 200);
+    this.reloadTimer.unref();
+  }
+}
+
+function secureContextOptions(m: TlsMaterial) {
+  return m.options;
+}
+
+/** Detaches a socket from Node's HTTP parser once a request's body has been read. */
+function takeOver(req: IncomingMessage): Socket {
+  const socket = req.socket as Socket;
+  for (const event of ['data', 'end', 'drain', 'timeout'] as const) socket.removeAllListeners(event);
+  socket.setTimeout(0);
+  return socket;
+}
+
+async function readAll(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The body of an upgrade request (exec start carries JSON): Content-Length bytes after the head. */
+async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<Buffer> {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isSafeInteger(length) || length < 0 || length > 1024 * 1024) {
+    throw new DockwardError('DW_E_BAD_REQUEST', 'bad Content-Length on an upgrade request');
+  }
+  if (head.length >= length) {
+    if (head.length > length) socket.unshift(head.subarray(length));
+    return head.subarray(0, length);
+  }
+  const chunks = [head];
+  let have = head.length;
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      have += chunk.length;
+      if (have >= length) {
+        socket.off('data', onData);
+        socket.pause();
+        const all = Buffer.concat(chunks);
+        if (all.length > length) socket.unshift(all.subarray(length));
+        resolve(all.subarray(0, length));
+      }
+    };
+    socket.on('data', onData);
+    socket.once('end', () =>
+      reject(new DockwardError('DW_E_BAD_REQUEST', 'connection ended inside the request body')),
+    );
+  });
+}

@@ -1,0 +1,110 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The gateway's Prometheus metrics, in a registry of its own (several gateways may share a
+ * process in tests). Labels never carry ids, addresses or names: their values are bounded.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'dockward_requests_total',
+    help: 'Requests by endpoint, method, status code and decision.',
+    labelNames: ['endpoint', 'method', 'code', 'decision'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'dockward_request_duration_seconds',
+    help: 'Time from request to the end of the response (hijacked streams: to the close).',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+    registers: [this.registry],
+  });
+  readonly connections = new Gauge({
+    name: 'dockward_connections_active',
+    help: 'Client connections open now (after admission).',
+    registers: [this.registry],
+  });
+  readonly handshakeFailures = new Counter({
+    name: 'dockward_tls_handshake_failures_total',
+    help: 'TLS handshakes that failed, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly denied = new Counter({
+    name: 'dockward_denied_total',
+    help: 'Refusals by reason (address, tls, policy, unknown-endpoint, bad-request, ...).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly reloads = new Counter({
+    name: 'dockward_reloads_total',
+    help: 'Configuration reloads, by result.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+}
+
+/** Maps an OpenSSL/Node verification error to a bounded reason label. */
+export function handshakeReason(code: string | undefined, message: string): string {
+  const c = (code ?? '').toUpperCase();
+  const m = message.toLowerCase();
+  if (c.includes('CRL') || m.includes('crl')) return 'crl';
+  if (c.includes('CERT_REVOKED') || m.includes('revoked')) return 'revoked';
+  if (c.includes('CERT_HAS_EXPIRED') || m.includes('expired')) return 'expired';
+  if (c.includes('CERT_NOT_YET_VALID') || m.includes('not yet valid')) return 'not-yet-valid';
+  if (
+    m.includes('no client certificate') ||
+    m.includes('peer did not return a certificate') ||
+    c.includes('CERT_REQUIRED')
+  )
+    return 'no-certificate';
+  if (
+    c.includes('UNABLE_TO_VERIFY') ||
+    c.includes('UNABLE_TO_GET_ISSUER') ||
+    c.includes('SELF_SIGNED') ||
+    m.includes('unknown ca') ||
+    m.includes('untrusted')
+  )
+    return 'untrusted';
+  if (c.includes('INVALID_PURPOSE') || m.includes('purpose') || m.includes('clientauth'))
+    return 'wrong-purpose';
+  if (
+    m.includes('version') ||
+    c.includes('VERSION') ||
+    c.includes('UNSUPPORTED_PROTOCOL') ||
+    m.includes('unsupported protocol')
+  )
+    return 'protocol-version';
+  if (c.includes('CRL') || m.includes('crl')) return 'crl';
+  if (m.includes('timeout') || m.includes('timed out')) return 'timeout';
+  return 'other';
+}
+
+/** Serves `/metrics` and `/healthz` on their own plain-HTTP listener (keep it on loopback). */
+export function startMetricsServer(
+  metrics: GatewayMetrics,
+  host: string,
+  port: number,
+  health: () => { ok: boolean; [key: string]: unknown },
+): Promise<Server> {
+  const server = createServer(async (req, res) => {
+    if (req.url === '/metrics') {
+      res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+      res.end(await metrics.registry.metrics());
+      return;
+    }
+    if (req.url === '/healthz') {
+      const h = health();
+      res.writeHead(h.ok ? 200 : 503, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(h));
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ message: 'dockward: /metrics and /healthz only' }));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

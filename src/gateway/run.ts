@@ -1,0 +1,105 @@
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { ensureCa, ensureCertificate } from '../pki/bootstrap.js';
+import { pathExists } from '../store/atomic-write.js';
+import type { PassphraseSource } from '../pki/store.js';
+import type { StatePaths } from '../store/paths.js';
+import { DockwardError } from '../errors.js';
+import type { Decider } from '../policy/decision.js';
+import { builtinDecider } from '../policy/builtin-roles.js';
+import type { AuditSink } from './audit-sink.js';
+import { Gateway } from './gateway.js';
+import { GatewayMetrics, startMetricsServer } from './metrics.js';
+import { tlsFilesIn } from './tls-material.js';
+import { createUpstream } from './upstream.js';
+
+export interface RunGatewayOptions {
+  listen: string;
+  upstream: string;
+  upstreamTlsDir?: string;
+  tlsDir?: string;
+  crl?: string;
+  allow: string[];
+  metrics?: string;
+  closeRevoked?: boolean;
+  headersTimeoutMs?: number;
+  audit: AuditSink;
+  loadDecider?: () => Promise<Decider>;
+  extraWatch?: string[];
+}
+
+/** Splits `HOST:PORT` / `[v6]:PORT`. */
+export function parseHostPort(text: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) {
+    throw new DockwardError('DW_E_USAGE', `${flag} "${text}" is not HOST:PORT`, {
+      hint: `Write it as 127.0.0.1:2376, 0.0.0.0:2376 or [::1]:2376.`,
+    });
+  }
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/**
+ * Starts the gateway as the CLI and `dockward up` do: the TLS files from --tls-dir, or the PKI's
+ * `issued/gateway` (issued on first start for the listen address, localhost and 127.0.0.1), the
+ * CRL from --crl or the PKI's, and the metrics listener.
+ */
+export async function runGateway(
+  paths: StatePaths,
+  options: RunGatewayOptions,
+  logger: Logger,
+  passphrase: PassphraseSource,
+): Promise<{ gateway: Gateway; stop: () => Promise<void> }> {
+  const listen = parseHostPort(options.listen, '--listen');
+  const metricsAt = options.metrics ? parseHostPort(options.metrics, '--metrics') : undefined;
+  let tlsDir = options.tlsDir;
+  if (!tlsDir) {
+    if (await ensureCa(paths, passphrase)) logger.info({ pki: paths.pki }, 'created a CA for the gateway');
+    const sans = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1'];
+    if (listen.host !== '0.0.0.0' && listen.host !== '::') {
+      sans.push(isIP(listen.host) ? `IP:${listen.host}` : `DNS:${listen.host}`);
+    } else {
+      sans.push(`DNS:${hostname().toLowerCase()}`);
+    }
+    const cert = await ensureCertificate(paths, { kind: 'server', name: 'gateway', sans }, passphrase);
+    if (cert.created)
+      logger.info({ dir: cert.dir, sans: cert.record.sans }, 'issued the gateway server certificate');
+    tlsDir = cert.dir;
+  }
+  const crl = options.crl ?? ((await pathExists(paths.crl)) && !options.tlsDir ? paths.crl : undefined);
+  const tls = tlsFilesIn(tlsDir, crl);
+  const metrics = new GatewayMetrics();
+  const gateway = await Gateway.start({
+    listenHost: listen.host,
+    listenPort: listen.port,
+    tls,
+    allow: options.allow,
+    upstream: createUpstream(
+      options.upstream,
+      options.upstreamTlsDir ? { tlsDir: options.upstreamTlsDir } : {},
+    ),
+    loadDecider: options.loadDecider ?? (async () => builtinDecider()),
+    audit: options.audit,
+    logger,
+    metrics,
+    watchFiles: [tls.ca, tls.cert, tls.key, ...(crl ? [crl] : []), ...(options.extraWatch ?? [])],
+    closeRevoked: options.closeRevoked === true,
+    ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
+  });
+  const metricsServer = metricsAt
+    ? await startMetricsServer(metrics, metricsAt.host, metricsAt.port, () => gateway.health())
+    : undefined;
+  if (metricsAt) logger.info({ metrics: `http://${options.metrics}/metrics` }, 'metrics listening');
+  const onHup = () => void gateway.reload(options.allow);
+  process.on('SIGHUP', onHup);
+  return {
+    gateway,
+    stop: async () => {
+      process.off('SIGHUP', onHup);
+      metricsServer?.close();
+      await gateway.stop();
+    },
+  };
+}

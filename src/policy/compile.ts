@@ -1,0 +1,830 @@
+/**
+ * Compiles a policy file (YAML) into a Decider, once, at start-up or reload. Every problem is
+ * reported with the file, line and column and a way to fix it; nothing half-valid is ever
+ * returned. Evaluation is pure: a map lookup by endpoint name, then a few small closures.
+ */
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { type Endpoint, ROUTES } from '../docker/endpoints/index.js';
+import { DockwardError } from '../errors.js';
+import { BUILTIN_POLICY_YAML } from './builtin-policy.js';
+import {
+  type CompiledCondition,
+  type ConditionKey,
+  compileCondition,
+  conditionEndpoints,
+  type CONDITION_PARAMS,
+} from './conditions.js';
+import type { Decider, Decision, DecisionInput, Explanation, PolicyIdentity, RuleTrace } from './decision.js';
+import { isGlob, nameGlob, segmentGlob } from './glob.js';
+import {
+  CONDITION_FORMS,
+  type ConditionsSpec,
+  KEYS,
+  POLICY,
+  type PolicyFile,
+  type RoleSpec,
+  type RuleSpec,
+} from './schema.js';
+
+/** One problem in a policy file, located. */
+export interface PolicyIssue {
+  file: string;
+  line: number;
+  col: number;
+  /** Where in the document, e.g. `roles.ci.deny[0].when`. */
+  at: string;
+  message: string;
+  hint?: string;
+}
+
+export const BUILTIN_ROLE_NAMES = ['readonly', 'operator', 'admin'] as const;
+/** Endpoints whose body matters whatever the policy: a start body is host configuration below API 1.24. */
+const ALWAYS_READ_BODY = new Set(['container.start']);
+const READS_SELECTOR = '@reads';
+
+type Path = (string | number)[];
+
+// --- locating problems in the YAML --------------------------------------------------------
+
+class Locator {
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+    readonly file: string,
+  ) {}
+
+  /** The node at a path, or the deepest existing ancestor; `key` points at a map key instead. */
+  private find(path: Path, key?: string): Node | undefined {
+    let node: unknown = this.doc.contents;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) break;
+        node = pair.value ?? pair.key;
+      } else if (isSeq(node) && typeof seg === 'number' && node.items[seg]) {
+        node = node.items[seg];
+      } else break;
+    }
+    if (key !== undefined && isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      if (pair && isScalar(pair.key)) return pair.key;
+    }
+    return (node as Node | null | undefined) ?? undefined;
+  }
+
+  /** True when the path exists in the document. */
+  has(path: Path): boolean {
+    let node: unknown = this.doc.contents;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) return false;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        node = node.items[seg];
+        if (!node) return false;
+      } else return false;
+    }
+    return true;
+  }
+
+  at(path: Path, message: string, hint?: string, key?: string): PolicyIssue {
+    const node = this.find(path, key);
+    const offset = node?.range?.[0] ?? 0;
+    const pos = this.lines.linePos(offset);
+    return {
+      file: this.file,
+      line: pos.line,
+      col: pos.col,
+      at: pathText(path),
+      message,
+      ...(hint ? { hint } : {}),
+    };
+  }
+}
+
+function pathText(path: Path): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out || '(top level)';
+}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(
+        d[i - 1]![j]! + 1,
+        d[i]![j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
+  return d[a.length]![b.length]!;
+}
+
+/** The closest candidate, when it is close enough to be a typo. */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** Which keys are allowed at a path (for unknown-key hints). */
+function keysAt(path: Path): readonly string[] {
+  const last = path[path.length - 1];
+  if (path.length === 0) return KEYS.policy;
+  if (path[0] === 'identities') return path.length === 2 ? KEYS.identity : KEYS.match;
+  if (path[0] === 'roles') {
+    if (path.length === 2) return KEYS.role;
+    if (last === 'when' || last === 'unless') return KEYS.conditions;
+    if (last === 'capAdd') return ['except'];
+    return KEYS.rule;
+  }
+  return [];
+}
+
+/** The condition a path is inside of, if any. */
+function conditionAt(path: Path): string | undefined {
+  const i = path.findIndex((s) => s === 'when' || s === 'unless');
+  return i === -1 ? undefined : (path[i + 1] as string | undefined);
+}
+
+function zodIssues(loc: Locator, error: z.ZodError): PolicyIssue[] {
+  const out: PolicyIssue[] = [];
+  // An unknown key also fails the "at least one" checks of its object: report only the key.
+  const unknownAt = new Set(
+    error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => JSON.stringify(i.path)),
+  );
+  for (const issue of error.issues) {
+    if (issue.code === 'custom' && unknownAt.has(JSON.stringify(issue.path))) continue;
+    const path = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
+    const cond = conditionAt(path);
+    const condHint = cond && CONDITION_FORMS[cond] ? `write it as ${CONDITION_FORMS[cond]}` : undefined;
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const allowed = keysAt(path);
+        const close = suggest(key, allowed);
+        out.push(
+          loc.at(
+            path,
+            `unknown key "${key}"${close ? ` (did you mean "${close}"?)` : ''}`,
+            allowed.length > 0 ? `allowed here: ${allowed.join(', ')}` : undefined,
+            key,
+          ),
+        );
+      }
+      continue;
+    }
+    if (
+      path.length > 0 &&
+      typeof path[path.length - 1] === 'string' &&
+      !loc.has(path) &&
+      loc.has(path.slice(0, -1))
+    ) {
+      const name = path[path.length - 1];
+      out.push(loc.at(path.slice(0, -1), `missing "${String(name)}"`, condHint ?? missingHint(String(name))));
+      continue;
+    }
+    let message = issue.message;
+    if (issue.code === 'invalid_union') message = `invalid value for ${cond ?? pathText(path)}`;
+    out.push(loc.at(path, message, condHint));
+  }
+  return out;
+}
+
+function missingHint(name: string): string | undefined {
+  if (name === 'version') return 'start the file with "version: 1"';
+  if (name === 'id') return 'give every rule an id, like "id: no-privileged"; it names the rule in denials';
+  if (name === 'role') return 'name the role this identity gets, like "role: operator"';
+  if (name === 'match') return 'say which certificates this is, like "match: { ou: ci }"';
+  return undefined;
+}
+
+// --- compiled form ------------------------------------------------------------------------
+
+interface CompiledRule {
+  /** `<defining role>/<id>`. */
+  readonly name: string;
+  readonly effect: 'allow' | 'deny';
+  readonly reason: string;
+  readonly paths: readonly RegExp[] | undefined;
+  readonly when: readonly CompiledCondition[];
+  readonly unless: readonly CompiledCondition[];
+  readonly where: string;
+}
+
+interface RuleSet {
+  deny: CompiledRule[];
+  allow: CompiledRule[];
+}
+
+interface CompiledRole {
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly extends: readonly string[];
+  readonly rules: ReadonlyMap<string, RuleSet>;
+  /** Endpoints where a rule of this role (or a role it extends) reads the body. */
+  readonly bodyAt: ReadonlySet<string>;
+  readonly allowCount: number;
+  readonly denyCount: number;
+}
+
+interface CompiledIdentity {
+  readonly describe: string;
+  readonly test: (identity: PolicyIdentity) => boolean;
+  readonly role: string;
+}
+
+/** What `policy check` prints about a valid policy. */
+export interface PolicySummary {
+  file: string;
+  identities: number;
+  defaultRole: string | null;
+  roles: {
+    name: string;
+    builtin: boolean;
+    extends: string[];
+    allow: number;
+    deny: number;
+    description?: string;
+  }[];
+  /** Endpoints whose request body the gateway reads and canonicalizes for this policy. */
+  bodyEndpoints: string[];
+}
+
+/** A compiled policy: the Decider the gateway calls, plus explain and a summary. */
+export interface CompiledPolicy extends Decider {
+  explain(input: DecisionInput): Explanation;
+  summary(): PolicySummary;
+}
+
+interface Outcome {
+  applies: boolean | undefined;
+  detail: string;
+}
+
+const NO_CONDITIONS: Outcome = { applies: true, detail: '' };
+
+/** Whether a rule applies: all `when` hold and not all `unless` hold (unknown counts as unknown). */
+function evaluateRule(rule: CompiledRule, input: DecisionInput): Outcome {
+  if (rule.paths && !rule.paths.some((p) => p.test(input.path))) {
+    return { applies: false, detail: `path ${input.path} does not match` };
+  }
+  if (rule.when.length === 0 && rule.unless.length === 0) return NO_CONDITIONS;
+  let applies: boolean | undefined = true;
+  let detail = '';
+  for (const c of rule.when) {
+    const v = c.fn(input);
+    if (v.holds === false) return { applies: false, detail: v.detail };
+    if (v.holds === undefined) applies = undefined;
+    detail = detail === '' ? v.detail : `${detail}; ${v.detail}`;
+  }
+  if (rule.unless.length > 0) {
+    let excused: boolean | undefined = true;
+    for (const c of rule.unless) {
+      const v = c.fn(input);
+      if (v.holds === true) continue;
+      detail = detail === '' ? v.detail : `${detail}; ${v.detail}`;
+      if (v.holds === false) {
+        excused = false;
+        break;
+      }
+      excused = undefined;
+    }
+    if (excused === true) return { applies: false, detail: 'the unless conditions hold' };
+    if (excused === undefined) applies = undefined;
+  }
+  return { applies, detail };
+}
+
+function normalizeSerialText(serial: string): string {
+  return serial
+    .toLowerCase()
+    .replace(/:/g, '')
+    .replace(/^0+(?=.)/, '');
+}
+
+function normalizeSan(san: string): string {
+  return san.replace(/^IP Address:/i, 'IP:');
+}
+
+function compileIdentity(
+  spec: PolicyFile['identities'] extends (infer I)[] | undefined ? I : never,
+): CompiledIdentity {
+  const tests: ((id: PolicyIdentity) => boolean)[] = [];
+  const parts: string[] = [];
+  const m = spec.match;
+  if (m.cn !== undefined) {
+    const re = nameGlob(m.cn);
+    tests.push((id) => re.test(id.cn));
+    parts.push(`cn=${m.cn}`);
+  }
+  if (m.ou !== undefined) {
+    const re = nameGlob(m.ou);
+    tests.push((id) => id.ou.some((ou) => re.test(ou)));
+    parts.push(`ou=${m.ou}`);
+  }
+  if (m.serial !== undefined) {
+    const want = normalizeSerialText(m.serial);
+    tests.push((id) => normalizeSerialText(id.serial) === want);
+    parts.push(`serial=${m.serial}`);
+  }
+  if (m.san !== undefined) {
+    const re = nameGlob(normalizeSan(m.san), 'i');
+    tests.push((id) => id.sans.some((s) => re.test(normalizeSan(s))));
+    parts.push(`san=${m.san}`);
+  }
+  return { describe: parts.join(' '), test: (id) => tests.every((t) => t(id)), role: spec.role };
+}
+
+// --- compile ------------------------------------------------------------------------------
+
+interface ParsedPolicy {
+  spec: PolicyFile;
+  loc: Locator;
+}
+
+function parsePolicyText(text: string, file: string): ParsedPolicy | PolicyIssue[] {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, prettyErrors: false });
+  const loc = new Locator(doc, lines, file);
+  if (doc.errors.length > 0) {
+    // Later syntax errors are mostly echoes of the first one.
+    return doc.errors.slice(0, 1).map((e) => {
+      const pos = lines.linePos(e.pos[0]);
+      return {
+        file,
+        line: pos.line,
+        col: pos.col,
+        at: '(yaml)',
+        message: e.message.split('\n')[0]!,
+        hint: 'fix the YAML syntax (indentation, quotes, a duplicate key)',
+      };
+    });
+  }
+  if (doc.contents === null) {
+    return [
+      {
+        file,
+        line: 1,
+        col: 1,
+        at: '(top level)',
+        message: 'the policy file is empty',
+        hint: 'start with "version: 1"',
+      },
+    ];
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return [
+      { file, line: 1, col: 1, at: '(yaml)', message: err instanceof Error ? err.message : String(err) },
+    ];
+  }
+  const parsed = POLICY.safeParse(data);
+  if (!parsed.success) return zodIssues(loc, parsed.error);
+  return { spec: parsed.data, loc };
+}
+
+let builtinSpecs: ParsedPolicy | undefined;
+function builtinParsed(): ParsedPolicy {
+  if (!builtinSpecs) {
+    const parsed = parsePolicyText(BUILTIN_POLICY_YAML, 'builtin');
+    if (Array.isArray(parsed)) throw new Error(`built-in policy is invalid: ${parsed[0]?.message}`);
+    builtinSpecs = parsed;
+  }
+  return builtinSpecs;
+}
+
+/** Endpoints a rule's selector names (before conditions narrow them). */
+function selectEndpoints(rule: RuleSpec, rulePath: Path, loc: Locator, issues: PolicyIssue[]): Endpoint[] {
+  let selected: Endpoint[] = [...ROUTES];
+  if (rule.endpoints) {
+    const chosen = new Set<Endpoint>();
+    rule.endpoints.forEach((pattern, i) => {
+      if (pattern === READS_SELECTOR) {
+        for (const e of ROUTES) if (e.readonly && !e.sensitive && !e.hijack) chosen.add(e);
+        return;
+      }
+      const re = nameGlob(pattern);
+      const hits = ROUTES.filter((e) => re.test(e.name));
+      if (hits.length === 0) {
+        const close = suggest(
+          pattern,
+          ROUTES.map((e) => e.name),
+        );
+        issues.push(
+          loc.at(
+            [...rulePath, 'endpoints', i],
+            isGlob(pattern)
+              ? `the pattern "${pattern}" matches no endpoint`
+              : `unknown endpoint "${pattern}"${close ? ` (did you mean "${close}"?)` : ''}`,
+            'endpoint names are listed in docs/policy.md (container.create, image.create, build, ...); "@reads" selects the harmless reads',
+          ),
+        );
+      }
+      for (const e of hits) chosen.add(e);
+    });
+    selected = selected.filter((e) => chosen.has(e));
+  }
+  if (rule.methods) {
+    const methods = new Set<string>(rule.methods);
+    selected = selected.filter((e) => methods.has(e.method));
+  }
+  return selected;
+}
+
+function compileConditions(spec: ConditionsSpec | undefined): CompiledCondition[] {
+  if (!spec) return [];
+  const out: CompiledCondition[] = [];
+  for (const key of Object.keys(spec) as ConditionKey[]) {
+    const param = spec[key];
+    if (param === undefined) continue;
+    out.push(compileCondition(key, param as z.output<(typeof CONDITION_PARAMS)[typeof key]>));
+  }
+  return out;
+}
+
+interface CompileOptions {
+  /** Allow defining the built-in role names (only the built-in policy does). */
+  builtin?: boolean;
+}
+
+function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledPolicy | PolicyIssue[] {
+  const { spec, loc } = parsed;
+  const issues: PolicyIssue[] = [];
+  const builtin = options.builtin ? undefined : builtinParsed();
+
+  // Role definitions: the built-in ones (unless compiling them), then the file's.
+  const defs = new Map<string, { spec: RoleSpec; loc: Locator; builtin: boolean }>();
+  if (builtin) {
+    for (const [name, role] of Object.entries(builtin.spec.roles ?? {})) {
+      defs.set(name, { spec: role, loc: builtin.loc, builtin: true });
+    }
+  }
+  for (const [name, role] of Object.entries(spec.roles ?? {})) {
+    if (!options.builtin && (BUILTIN_ROLE_NAMES as readonly string[]).includes(name)) {
+      issues.push(
+        loc.at(
+          ['roles'],
+          `"${name}" is a built-in role and cannot be redefined`,
+          `name your role differently and write "extends: ${name}" to build on it`,
+          name,
+        ),
+      );
+      continue;
+    }
+    defs.set(name, { spec: role, loc, builtin: options.builtin === true });
+  }
+  const roleNames = [...defs.keys()];
+  const checkRole = (name: string, path: Path, what: string) => {
+    if (defs.has(name)) return true;
+    const close = suggest(name, roleNames);
+    issues.push(
+      loc.at(
+        path,
+        `${what} "${name}" is not defined${close ? ` (did you mean "${close}"?)` : ''}`,
+        `define it under roles:, or use a built-in role (${BUILTIN_ROLE_NAMES.join(', ')})`,
+      ),
+    );
+    return false;
+  };
+
+  (spec.identities ?? []).forEach((id, i) => {
+    checkRole(id.role, ['identities', i, 'role'], 'role');
+  });
+  if (spec.defaultRole !== undefined) checkRole(spec.defaultRole, ['defaultRole'], 'default role');
+
+  // Compile each rule of each role once, per defining role.
+  const ownRules = new Map<string, { rule: CompiledRule; endpoints: Endpoint[] }[]>();
+  for (const [roleName, def] of defs) {
+    const compiled: { rule: CompiledRule; endpoints: Endpoint[] }[] = [];
+    // A rule id used twice is reported at its later use in the file.
+    const uses = (['deny', 'allow'] as const)
+      .flatMap((effect) =>
+        (def.spec[effect] ?? []).map((rule, i) => ({
+          id: rule.id,
+          path: ['roles', roleName, effect, i] as Path,
+        })),
+      )
+      .map((u) => ({ ...u, pos: def.loc.at(u.path, '') }))
+      .sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
+    const firstUse = new Map<string, string>();
+    const repeated = new Set<string>();
+    for (const u of uses) {
+      const key = JSON.stringify(u.path);
+      if (firstUse.has(u.id)) repeated.add(key);
+      else firstUse.set(u.id, key);
+    }
+    for (const effect of ['deny', 'allow'] as const) {
+      (def.spec[effect] ?? []).forEach((rule, i) => {
+        const rulePath: Path = ['roles', roleName, effect, i];
+        const local: PolicyIssue[] = [];
+        if (rule.id === 'default-deny') {
+          local.push(def.loc.at([...rulePath, 'id'], '"default-deny" is reserved', 'pick another rule id'));
+        }
+        if (repeated.has(JSON.stringify(rulePath))) {
+          local.push(
+            def.loc.at(
+              [...rulePath, 'id'],
+              `rule id "${rule.id}" is used twice in role ${roleName}`,
+              'give every rule of a role its own id',
+            ),
+          );
+        }
+        let endpoints = selectEndpoints(rule, rulePath, def.loc, local);
+        const when = compileConditions(rule.when);
+        const unless = compileConditions(rule.unless);
+        // A rule with conditions applies only where every condition can be checked.
+        for (const c of [...when, ...unless]) {
+          const where = conditionEndpoints(c.key);
+          if (where) endpoints = endpoints.filter((e) => where.has(e.name));
+        }
+        if (local.length === 0 && endpoints.length === 0 && when.length + unless.length > 0) {
+          const keys = [...when, ...unless].map((c) => c.key);
+          const where = keys
+            .map((k) => `${k}: ${[...(conditionEndpoints(k)?.keys() ?? ['every endpoint'])].join(', ')}`)
+            .join('; ');
+          local.push(
+            def.loc.at(
+              rulePath,
+              `rule "${rule.id}" can never apply: its conditions are checked only at other endpoints (${where})`,
+              'list endpoints where the conditions can be checked, or "*"',
+            ),
+          );
+        }
+        if (local.length > 0) {
+          issues.push(...local);
+          return;
+        }
+        const at = def.loc.at(rulePath, '');
+        compiled.push({
+          endpoints,
+          rule: {
+            name: `${roleName}/${rule.id}`,
+            effect,
+            reason:
+              rule.reason ??
+              (effect === 'allow' ? `allowed by rule ${rule.id}` : `denied by rule ${rule.id}`),
+            paths: rule.paths?.map(segmentGlob),
+            when,
+            unless,
+            where: `${at.file}:${at.line}:${at.col}`,
+          },
+        });
+      });
+    }
+    ownRules.set(roleName, compiled);
+  }
+
+  // Resolve extends (no cycles), then index each role's rules by endpoint name.
+  const roles = new Map<string, CompiledRole>();
+  const resolving = new Set<string>();
+  const cyclesReported = new Set<string>();
+  const rulesOf = (name: string, path: Path): { rule: CompiledRule; endpoints: Endpoint[] }[] => {
+    const def = defs.get(name);
+    if (!def) return [];
+    if (resolving.has(name)) {
+      const cycle = [...resolving].sort().join(',');
+      if (!cyclesReported.has(cycle)) {
+        cyclesReported.add(cycle);
+        issues.push(
+          loc.at(
+            path,
+            `role "${name}" extends itself (through ${[...resolving].join(' -> ')})`,
+            'remove the cycle from extends',
+          ),
+        );
+      }
+      return [];
+    }
+    resolving.add(name);
+    const out = [...(ownRules.get(name) ?? [])];
+    (def.spec.extends ?? []).forEach((parent, i) => {
+      const p: Path = ['roles', name, 'extends', i];
+      if (!def.builtin && !checkRole(parent, p, 'extended role')) return;
+      for (const r of rulesOf(parent, p)) if (!out.some((o) => o.rule === r.rule)) out.push(r);
+    });
+    resolving.delete(name);
+    return out;
+  };
+  for (const [name, def] of defs) {
+    const all = rulesOf(name, ['roles', name]);
+    const index = new Map<string, RuleSet>();
+    const bodyAt = new Set<string>();
+    for (const { rule, endpoints } of all) {
+      for (const e of endpoints) {
+        let set = index.get(e.name);
+        if (!set) {
+          set = { deny: [], allow: [] };
+          index.set(e.name, set);
+        }
+        set[rule.effect].push(rule);
+        for (const c of [...rule.when, ...rule.unless]) if (c.bodyAt.has(e.name)) bodyAt.add(e.name);
+      }
+    }
+    roles.set(name, {
+      name,
+      description: def.spec.description,
+      extends: def.spec.extends ?? [],
+      rules: index,
+      bodyAt,
+      allowCount: all.filter((r) => r.rule.effect === 'allow').length,
+      denyCount: all.filter((r) => r.rule.effect === 'deny').length,
+    });
+  }
+  if (issues.length > 0) return dedupe(issues);
+
+  const identities = (spec.identities ?? []).map(compileIdentity);
+  const defaultRole = spec.defaultRole;
+  const file = loc.file;
+  const usedRoles = new Set([...identities.map((i) => i.role), ...(defaultRole ? [defaultRole] : [])]);
+  // Only roles an identity can reach decide anything, so only theirs make the body needed.
+  const bodyEndpoints = new Set<string>(ALWAYS_READ_BODY);
+  for (const name of usedRoles) for (const e of roles.get(name)?.bodyAt ?? []) bodyEndpoints.add(e);
+  // The summary lists the file's roles and the built-in roles they reach.
+  const listed = new Set<string>();
+  const reach = (name: string) => {
+    if (listed.has(name)) return;
+    listed.add(name);
+    for (const parent of defs.get(name)?.spec.extends ?? []) reach(parent);
+  };
+  for (const [name, def] of defs) if (!def.builtin || options.builtin || usedRoles.has(name)) reach(name);
+
+  type Who = { role: CompiledRole; via: string } | null;
+  const findRole = (identity: PolicyIdentity): Who => {
+    for (let i = 0; i < identities.length; i++) {
+      const id = identities[i]!;
+      if (id.test(identity)) return { role: roles.get(id.role)!, via: `identities[${i}] (${id.describe})` };
+    }
+    return defaultRole ? { role: roles.get(defaultRole)!, via: 'defaultRole' } : null;
+  };
+  // The gateway passes the same identity object for every request of a connection.
+  const roleCache = new WeakMap<PolicyIdentity, Who>();
+  const roleFor = (identity: PolicyIdentity): Who => {
+    let who = roleCache.get(identity);
+    if (who === undefined) {
+      who = findRole(identity);
+      roleCache.set(identity, who);
+    }
+    return who;
+  };
+
+  const evaluate = (input: DecisionInput, trace?: RuleTrace[], via?: { text: string }): Decision => {
+    const who = roleFor(input.identity);
+    if (!who) {
+      if (via) via.text = 'no identity matched';
+      return {
+        allow: false,
+        role: '(none)',
+        rule: 'policy/no-identity',
+        reason: `the client certificate (CN=${input.identity.cn}) matches no identity in ${file} and it has no defaultRole`,
+      };
+    }
+    if (via) via.text = who.via;
+    const role = who.role;
+    const set = role.rules.get(input.endpoint.name);
+    let decision: Decision | undefined;
+    if (set) {
+      for (const r of set.deny) {
+        if (decision && !trace) break;
+        const o = evaluateRule(r, input);
+        const decisive = !decision && o.applies !== false;
+        trace?.push({
+          rule: r.name,
+          effect: 'deny',
+          outcome: outcomeText(o.applies),
+          detail: o.detail,
+          decisive,
+          where: r.where,
+        });
+        if (decisive) {
+          decision = {
+            allow: false,
+            role: role.name,
+            rule: r.name,
+            reason: o.detail ? `${r.reason}; ${o.detail}` : r.reason,
+          };
+        }
+      }
+      for (const r of set.allow) {
+        if (decision && !trace) break;
+        const o = evaluateRule(r, input);
+        const decisive = !decision && o.applies === true;
+        trace?.push({
+          rule: r.name,
+          effect: 'allow',
+          outcome: outcomeText(o.applies),
+          detail: o.detail,
+          decisive,
+          where: r.where,
+        });
+        if (decisive) decision = { allow: true, role: role.name, rule: r.name, reason: r.reason };
+      }
+    }
+    decision ??= {
+      allow: false,
+      role: role.name,
+      rule: `${role.name}/default-deny`,
+      reason: `role ${role.name} has no rule that allows ${input.endpoint.name}`,
+    };
+    return decision;
+  };
+
+  const summary = (): PolicySummary => ({
+    file,
+    identities: identities.length,
+    defaultRole: defaultRole ?? null,
+    roles: [...roles.values()]
+      .filter((r) => listed.has(r.name))
+      .map((r) => ({
+        name: r.name,
+        builtin: defs.get(r.name)!.builtin,
+        extends: [...r.extends],
+        allow: r.allowCount,
+        deny: r.denyCount,
+        ...(r.description ? { description: r.description } : {}),
+      })),
+    bodyEndpoints: [...bodyEndpoints].sort(),
+  });
+
+  return {
+    decide: (input) => evaluate(input),
+    explain: (input) => {
+      const trace: RuleTrace[] = [];
+      const via = { text: '' };
+      const decision = evaluate(input, trace, via);
+      return { ...decision, via: via.text, endpoint: input.endpoint.name, trace };
+    },
+    needsBody: (endpoint) => bodyEndpoints.has(endpoint.name),
+    describe: () =>
+      options.builtin
+        ? 'no policy file: a client certificate OU names its built-in role (admin, operator, readonly); no or an unknown OU gets readonly'
+        : `policy ${file}: ${identities.length} identit${identities.length === 1 ? 'y' : 'ies'}, roles ${[...roles.keys()].filter((n) => !defs.get(n)!.builtin).join(', ') || '(built-in only)'}, ${defaultRole ? `default role ${defaultRole}` : 'unmatched certificates are denied'}`,
+    summary,
+  };
+}
+
+function outcomeText(applies: boolean | undefined): RuleTrace['outcome'] {
+  return applies === true ? 'applies' : applies === false ? 'does not apply' : 'unknown';
+}
+
+function dedupe(issues: PolicyIssue[]): PolicyIssue[] {
+  const seen = new Set<string>();
+  const sorted = [...issues].sort((a, b) => a.line - b.line || a.col - b.col);
+  return sorted.filter((i) => {
+    const k = `${i.line}:${i.col}:${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Checks a policy; returns the compiled policy or every problem found, located. */
+export function checkPolicy(
+  text: string,
+  fileName: string,
+  options: CompileOptions = {},
+): { ok: true; policy: CompiledPolicy } | { ok: false; issues: PolicyIssue[] } {
+  const parsed = parsePolicyText(text, fileName);
+  if (Array.isArray(parsed)) return { ok: false, issues: parsed };
+  const compiled = compileParsed(parsed, options);
+  return Array.isArray(compiled) ? { ok: false, issues: compiled } : { ok: true, policy: compiled };
+}
+
+/** One line per issue: `file:line:col: at: message`. */
+export function formatIssue(i: PolicyIssue): string {
+  return `${i.file}:${i.line}:${i.col}: ${i.at === '(top level)' || i.at === '(yaml)' ? '' : `${i.at}: `}${i.message}`;
+}
+
+/** Compiles a policy file, or throws DW_E_POLICY naming the file, line and column of each problem. */
+export function compilePolicy(text: string, fileName: string): CompiledPolicy {
+  const res = checkPolicy(text, fileName);
+  if (res.ok) return res.policy;
+  const shown = res.issues.slice(0, 10).map(formatIssue);
+  if (res.issues.length > 10) shown.push(`... and ${res.issues.length - 10} more`);
+  const first = res.issues[0]!;
+  throw new DockwardError('DW_E_POLICY', `invalid policy:\n${shown.join('\n')}`, {
+    hint: first.hint ?? 'see docs/policy.md for the policy file reference',
+  });
+}
+
+let builtinCompiled: CompiledPolicy | undefined;
+/** The built-in roles, compiled once by the same engine. */
+export function builtinPolicy(): CompiledPolicy {
+  if (!builtinCompiled) {
+    const res = checkPolicy(BUILTIN_POLICY_YAML, 'builtin', { builtin: true });
+    if (!res.ok) throw new Error(`built-in policy is invalid: ${res.issues.map(formatIssue).join('; ')}`);
+    builtinCompiled = res.policy;
+  }
+  return builtinCompiled;
+}
