@@ -9,7 +9,13 @@ import { parseHostPort, runGateway } from '../gateway/run.js';
 import { createLogger } from '../log.js';
 import { ensureCa, ensureCertificate } from '../pki/bootstrap.js';
 import { ensureDir, MODE_PRIVATE_DIR } from '../store/atomic-write.js';
-import { hasProgram, installDockerd, pingSocket, type Sandbox, startSandboxDockerd } from '../up/sandbox-dockerd.js';
+import {
+  hasProgram,
+  installDockerd,
+  pingSocket,
+  type Sandbox,
+  startSandboxDockerd,
+} from '../up/sandbox-dockerd.js';
 import { contextOf } from './context.js';
 import { waitForStopSignal } from './gateway.js';
 import { cliPassphraseSource } from './passphrase.js';
@@ -21,7 +27,8 @@ interface UpFlags {
   context: boolean;
 }
 
-const DEFAULT_SOCKET = '/var/run/docker.sock';
+/** The local daemon's socket; DOCKWARD_LOCAL_SOCKET overrides it (tests never touch the real one). */
+const DEFAULT_SOCKET = process.env['DOCKWARD_LOCAL_SOCKET'] ?? '/var/run/docker.sock';
 
 /**
  * `dockward up` (`npm start`): the first-run experience. PKI if missing, the local daemon (or a
@@ -30,10 +37,18 @@ const DEFAULT_SOCKET = '/var/run/docker.sock';
  */
 export function upCommand(): Command {
   return new Command('up')
-    .description('First run: PKI, the gateway in front of the local daemon (or a sandbox dockerd), a docker context.')
+    .description(
+      'First run: PKI, the gateway in front of the local daemon (or a sandbox dockerd), a docker context.',
+    )
     .option('--listen <host:port>', 'where the gateway listens', '127.0.0.1:2376')
-    .option('--upstream <url>', `the daemon (default: unix://${DEFAULT_SOCKET} when it answers, else a sandbox dockerd)`)
-    .option('--install-missing', 'as root, install Debian\'s docker.io with apt when dockerd is missing (npm start does)')
+    .option(
+      '--upstream <url>',
+      `the daemon (default: unix://${DEFAULT_SOCKET} when it answers, else a sandbox dockerd)`,
+    )
+    .option(
+      '--install-missing',
+      "as root, install Debian's docker.io with apt when dockerd is missing (npm start does)",
+    )
     .option('--no-context', 'do not write the docker context "dockward"')
     .action(async (opts: UpFlags, cmd: Command) => {
       const { paths, out } = contextOf(cmd);
@@ -41,7 +56,11 @@ export function upCommand(): Command {
       const passphrase = cliPassphraseSource();
       const listen = parseHostPort(opts.listen, '--listen');
       if (await ensureCa(paths, passphrase)) out.info(`created the CA in ${paths.pki}`);
-      const admin = await ensureCertificate(paths, { kind: 'client', name: 'admin', ou: 'admin' }, passphrase);
+      const admin = await ensureCertificate(
+        paths,
+        { kind: 'client', name: 'admin', ou: 'admin' },
+        passphrase,
+      );
       if (admin.created) out.info(`issued the admin client certificate in ${admin.dir}`);
 
       let sandbox: Sandbox | undefined;
@@ -51,9 +70,13 @@ export function upCommand(): Command {
         else {
           if (!hasProgram('dockerd')) {
             if (!opts.installMissing) {
-              throw new DockwardError('DW_E_DEPENDENCY', `no Docker daemon answers on ${DEFAULT_SOCKET} and dockerd is not installed`, {
-                hint: 'Start Docker, pass --upstream, or run as root with --install-missing (npm start does).',
-              });
+              throw new DockwardError(
+                'DW_E_DEPENDENCY',
+                `no Docker daemon answers on ${DEFAULT_SOCKET} and dockerd is not installed`,
+                {
+                  hint: 'Start Docker, pass --upstream, or run as root with --install-missing (npm start does).',
+                },
+              );
             }
             installDockerd((line) => out.info(line));
           }
@@ -73,7 +96,12 @@ export function upCommand(): Command {
       const audit = await openAuditSink(auditLog, logger);
       let running: Awaited<ReturnType<typeof runGateway>>;
       try {
-        running = await runGateway(paths, { listen: opts.listen, upstream, allow: [], audit }, logger, passphrase);
+        running = await runGateway(
+          paths,
+          { listen: opts.listen, upstream, allow: [], audit },
+          logger,
+          passphrase,
+        );
       } catch (err) {
         await audit.close();
         await sandbox?.stop();
@@ -83,7 +111,12 @@ export function upCommand(): Command {
       const selfCheck = await pingOverTls(listen.host, running.gateway.address().port, admin.dir);
       let contextLine = '';
       if (opts.context) {
-        await writeDockerContext({ name: 'dockward', host, certDir: admin.dir, description: 'dockward gateway' });
+        await writeDockerContext({
+          name: 'dockward',
+          host,
+          certDir: admin.dir,
+          description: 'dockward gateway',
+        });
         contextLine = '  docker --context dockward ps';
       }
       out.result(

@@ -19,7 +19,9 @@ export interface DockerContextSpec {
 }
 
 export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env['DOCKER_CONFIG'] && env['DOCKER_CONFIG'] !== '' ? env['DOCKER_CONFIG'] : join(homedir(), '.docker');
+  return env['DOCKER_CONFIG'] && env['DOCKER_CONFIG'] !== ''
+    ? env['DOCKER_CONFIG']
+    : join(homedir(), '.docker');
 }
 
 /**
@@ -27,7 +29,9 @@ export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
  * and `contexts/tls/<sha256(name)>/docker/{ca,cert,key}.pem` (0700 folders, 0600 files). The CLI
  * copies certificates at create time too, so a renewed certificate means writing it again.
  */
-export async function writeDockerContext(spec: DockerContextSpec): Promise<{ metaPath: string; tlsDir: string }> {
+export async function writeDockerContext(
+  spec: DockerContextSpec,
+): Promise<{ metaPath: string; tlsDir: string }> {
   if (!CONTEXT_NAME.test(spec.name) || spec.name === 'default') {
     throw new DockwardError('DW_E_NAME_INVALID', `"${spec.name}" cannot be a docker context name`, {
       hint: 'Use letters, digits, "_", ".", "+" or "-" (not "default").',
@@ -41,7 +45,9 @@ export async function writeDockerContext(spec: DockerContextSpec): Promise<{ met
   await ensureDir(join(root, 'tls', id), MODE_PRIVATE_DIR);
   await ensureDir(tlsDir, MODE_PRIVATE_DIR);
   for (const f of ['ca.pem', 'cert.pem', 'key.pem']) {
-    await writeFileAtomic(join(tlsDir, f), await fs.readFile(join(spec.certDir, f)), { mode: MODE_PRIVATE_FILE });
+    await writeFileAtomic(join(tlsDir, f), await fs.readFile(join(spec.certDir, f)), {
+      mode: MODE_PRIVATE_FILE,
+    });
   }
   const meta = {
     Name: spec.name,

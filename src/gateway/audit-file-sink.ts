@@ -12,8 +12,20 @@ function clientRecord(client: ClientAddress): ClientAddress {
   return { address: client.address || 'unknown', port: client.port };
 }
 
-/** Wraps the hash-chained writer as the gateway's audit sink. */
-export function auditSinkFor(writer: AuditLogWriter): AuditSink {
+/**
+ * Wraps the hash-chained writer as the gateway's audit sink. A decision record that cannot be
+ * written rejects (the gateway then refuses the request); a completion or connection record that
+ * cannot be written (the log failed, or was closed at shutdown) is reported, never thrown into
+ * the event handler that produced it.
+ */
+export function auditSinkFor(writer: AuditLogWriter, logger?: Logger): AuditSink {
+  const append = (record: Parameters<AuditLogWriter['append']>[0]) => {
+    try {
+      writer.append(record);
+    } catch (err) {
+      logger?.error({ err: (err as Error).message, type: record.type }, 'audit record not written');
+    }
+  };
   return {
     async decision(r) {
       // Resolves once write(2) returned: the record survives a kill -9 of the gateway.
@@ -35,7 +47,7 @@ export function auditSinkFor(writer: AuditLogWriter): AuditSink {
       });
     },
     completion(r) {
-      writer.append({
+      append({
         type: 'response',
         requestId: r.requestId,
         connId: String(r.connId),
@@ -49,7 +61,7 @@ export function auditSinkFor(writer: AuditLogWriter): AuditSink {
       });
     },
     connection(r) {
-      writer.append({
+      append({
         type: 'connection',
         connId: String(r.connId),
         event: r.event,
@@ -72,5 +84,5 @@ export async function openAuditSink(path: string | undefined, logger: Logger): P
       logger.error({ err: err.message }, 'the audit log failed: requests are refused from now on'),
   });
   logger.info({ path, seq: writer.opened.seq }, 'audit log open');
-  return auditSinkFor(writer);
+  return auditSinkFor(writer, logger);
 }

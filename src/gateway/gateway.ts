@@ -97,10 +97,14 @@ export class Gateway {
       maxHeaderSize: config.maxHeaderBytes ?? 16 * 1024,
       requestTimeout: 0, // streamed bodies (docker load, build) may take as long as they take
       headersTimeout: config.headersTimeoutMs ?? 30_000,
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, (config.headersTimeoutMs ?? 30_000) / 2)),
       keepAliveTimeout: 60_000,
       noDelay: true,
     });
     this.httpServer.timeout = 0;
+    // The HTTP server never listens itself (connections come from the TLS layer), and Node arms
+    // its headers-timeout check (the slowloris guard) on 'listening': arm it here.
+    this.httpServer.emit('listening');
     this.httpServer.on('request', (req, res) => void this.onRequest(req, res));
     this.httpServer.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
     this.httpServer.on('clientError', (err, socket) => this.onClientError(err, socket));
@@ -214,6 +218,7 @@ export class Gateway {
     for (const w of this.watchers) w.close();
     clearTimeout(this.reloadTimer);
     const closed = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
+    this.httpServer.close(() => undefined); // stops the headers-timeout timer; it never listened
     this.httpServer.closeIdleConnections();
     const deadline = Date.now() + deadlineMs;
     while (Date.now() < deadline && [...this.connections.values()].some((c) => c.active > 0)) {
@@ -222,6 +227,15 @@ export class Gateway {
     for (const socket of this.connections.keys()) socket.destroy();
     for (const socket of this.rawSockets) socket.destroy();
     await closed;
+    // Let the destroyed requests record their completion before the audit log closes.
+    const settle = Date.now() + 2000;
+    while (
+      Date.now() < settle &&
+      (this.connections.size > 0 || [...this.connections.values()].some((c) => c.active > 0))
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setImmediate(r));
     this.config.upstream.destroy();
     await this.config.audit.close();
   }

@@ -34,7 +34,10 @@ export function installDockerd(log: (line: string) => void): void {
   }
   log('installing docker.io with apt-get (dockerd, containerd, runc)...');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'docker.io', 'iptables']]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'docker.io', 'iptables'],
+  ]) {
     const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
     if (r.status !== 0) {
       throw new DockwardError('DW_E_DEPENDENCY', `apt-get ${args.join(' ')} failed (exit ${r.status})`, {
@@ -65,11 +68,16 @@ export async function startSandboxDockerd(dir: string, timeoutMs = 60_000): Prom
   const child: ChildProcess = spawn(
     'dockerd',
     [
-      '--data-root', join(dir, 'data'),
-      '--exec-root', join(dir, 'exec'),
-      '--pidfile', join(dir, 'dockerd.pid'),
-      '--config-file', config,
-      '-H', `unix://${socketPath}`,
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'dockerd.pid'),
+      '--config-file',
+      config,
+      '-H',
+      `unix://${socketPath}`,
       '--bridge=none',
     ],
     { stdio: ['ignore', out, out] },

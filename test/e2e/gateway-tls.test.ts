@@ -165,13 +165,19 @@ describe('gateway admission and mTLS', { skip }, () => {
     assert.equal((await runDocker(['version'], { env })).code, 0);
     // An open /events stream from the certificate about to be revoked.
     const files = filesOf(pki.paths.issuedDir('doomed'));
+    let opened: () => void = () => undefined;
+    const streamOpen = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
     const streamClosed = new Promise<void>((resolve) => {
       const s = tlsConnect({ host: '127.0.0.1', port: gw.port, servername: 'localhost', ...files }, () => {
         s.write('GET /v1.41/events HTTP/1.1\r\nHost: docker\r\n\r\n');
       });
+      s.once('data', () => opened()); // the stream's response head: it is established
       s.on('close', () => resolve());
       s.on('error', () => undefined);
     });
+    await streamOpen;
     await revokeCertificate(pki.paths, { name: 'doomed', reason: 'keyCompromise' }, none);
     const reloaded = await gw.gateway.reload();
     assert.equal(reloaded.ok, true);

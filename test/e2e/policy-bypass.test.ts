@@ -28,12 +28,19 @@ interface CorpusCase {
   expect: 'allow' | 'deny' | 'refuse';
   status: number;
 }
-const corpus = JSON.parse(readFileSync(join(REPO_ROOT, 'test/fixtures/policy/bypass-corpus.json'), 'utf8')) as {
+const corpus = JSON.parse(
+  readFileSync(join(REPO_ROOT, 'test/fixtures/policy/bypass-corpus.json'), 'utf8'),
+) as {
   cases: CorpusCase[];
 };
 
 /** Sends one raw request over mTLS (Connection: close) and returns the status and body. */
-function rawRequest(port: number, certDir: string, head: string, body: Buffer): Promise<{ status: number; text: string }> {
+function rawRequest(
+  port: number,
+  certDir: string,
+  head: string,
+  body: Buffer,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect(
       {
@@ -90,7 +97,9 @@ describe('the bypass corpus against the real dockerd, as operator', { skip }, ()
   for (const c of corpus.cases) {
     it(`${c.expect}s ${c.id}: ${c.technique}`, async () => {
       const fill = (s: string) =>
-        s.replaceAll('{container}', containerId).replace(/\$\{pad:(\d+)\}/g, (_, n: string) => 'a'.repeat(Number(n)));
+        s
+          .replaceAll('{container}', containerId)
+          .replace(/\$\{pad:(\d+)\}/g, (_, n: string) => 'a'.repeat(Number(n)));
       const body = Buffer.from(fill(c.body), 'utf8');
       let head = `${c.method} ${fill(c.target)} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n`;
       const names = Object.keys(c.headers).map((h) => h.toLowerCase());
@@ -126,11 +135,18 @@ describe('the bypass corpus against the real dockerd, as operator', { skip }, ()
       };
       const hc = info.HostConfig;
       assert.notEqual(hc['Privileged'], true, `${id} is privileged`);
-      assert.deepEqual(info.Mounts.filter((m) => m.Type === 'bind'), [], `${id} mounts the host`);
+      assert.deepEqual(
+        info.Mounts.filter((m) => m.Type === 'bind'),
+        [],
+        `${id} mounts the host`,
+      );
       for (const mode of ['NetworkMode', 'PidMode', 'IpcMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode']) {
         if (hc[mode] === 'host') assert.equal(reference.HostConfig[mode], 'host', `${id} has ${mode}=host`);
       }
-      assert.deepEqual(((hc['CapAdd'] as string[] | null) ?? []).filter((c) => /SYS_ADMIN|ALL/i.test(c)), []);
+      assert.deepEqual(
+        ((hc['CapAdd'] as string[] | null) ?? []).filter((c) => /SYS_ADMIN|ALL/i.test(c)),
+        [],
+      );
       assert.deepEqual((hc['Devices'] as unknown[] | null) ?? [], []);
     }
   });
@@ -166,7 +182,9 @@ describe('the bypass corpus against the real dockerd, as operator', { skip }, ()
       body,
     );
     assert.equal(res.status, 201, res.text);
-    const info = JSON.parse((await dockerd.request('/containers/canon/json')).body) as { Config: { Image: string } };
+    const info = JSON.parse((await dockerd.request('/containers/canon/json')).body) as {
+      Config: { Image: string };
+    };
     assert.equal(info.Config.Image, TEST_IMAGE);
   });
 });
