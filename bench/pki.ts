@@ -12,6 +12,14 @@ export interface BenchFigure {
   unit: 'ms' | 'us' | 'req/s' | 'MB/s' | 'MB';
   summary: Summary;
   target?: { op: '<' | '>='; value: number };
+  /** For a load figure: the path measured (unix, native-tls, gateway, haproxy). */
+  path?: string;
+  /** For a load figure: req/s over native TLS's on the same request and load. */
+  ratio?: number;
+  /** The ratio this figure should reach. */
+  ratioTarget?: number;
+  /** CPU spent in the measured window, ms: the load client, the proxy, dockerd. */
+  cpu?: { clientMs: number; proxyMs: number; dockerdMs: number };
 }
 
 /** Median time to issue a client certificate (key generation, signing, files and index written). */

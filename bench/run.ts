@@ -20,6 +20,7 @@ const figures: BenchFigure[] = [];
 figures.push(...(await benchPki()));
 figures.push(...(await benchPolicy()));
 figures.push(...(await benchAuditLog()));
+figures.push(...(await (await import('./gateway.js')).benchGateway()));
 
 const lines = [
   '| figure | n | median | p99 | unit | target |',

@@ -44,6 +44,12 @@ export const ERROR_CODES = {
     kind: 'upstream',
     summary: 'The Docker daemon or a remote endpoint failed or cannot be reached.',
   },
+  DW_E_HOST_UNKNOWN: { kind: 'not-found', summary: 'No host with that name is in the fleet inventory.' },
+  DW_E_HOST_EXISTS: { kind: 'conflict', summary: 'A host with that name is in the fleet inventory already.' },
+  DW_E_HOST_UNREACHABLE: {
+    kind: 'upstream',
+    summary: 'A fleet host did not answer a TLS ping with its certificates.',
+  },
   DW_E_APPLY_FAILED: {
     kind: 'failed',
     summary:

@@ -4,6 +4,7 @@ import { type CliIo, processIo } from './output.js';
 import { auditLogCommand } from './audit-log.js';
 import { daemonCommand } from './daemon.js';
 import { gatewayCommand } from './gateway.js';
+import { hostsCommand } from './hosts.js';
 import { initCommand } from './init.js';
 import { policyCommand } from './policy.js';
 import { pkiCommand } from './pki.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   program.addCommand(gatewayCommand());
   program.addCommand(auditLogCommand());
   program.addCommand(policyCommand());
+  program.addCommand(hostsCommand());
   // Exit codes and error output are decided in one place (src/index.ts), so commander must throw.
   const override = (cmd: Command) => {
     cmd.exitOverride();

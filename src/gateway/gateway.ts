@@ -539,12 +539,8 @@ export class Gateway {
   private complete(ctx: RequestContext): void {
     ctx.conn.active--;
     const endpoint = ctx.canonical?.route?.endpoint.name ?? 'unknown';
-    const decision =
-      ctx.decision?.allow === true && ctx.status !== undefined && ctx.status < 400
-        ? 'allow'
-        : ctx.decision?.allow
-          ? 'allow'
-          : 'deny';
+    // A request refused before the policy spoke (bad request, unknown endpoint) counts as denied.
+    const decision = ctx.decision?.allow === true ? 'allow' : 'deny';
     this.metrics.requests.inc({
       endpoint,
       method: ctx.req.method ?? '',

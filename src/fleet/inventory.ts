@@ -1,0 +1,138 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { DockwardError } from '../errors.js';
+import { assertValidName } from '../pki/store.js';
+import { ensureDir, MODE_PRIVATE_DIR, MODE_PRIVATE_FILE, writeFileAtomic } from '../store/atomic-write.js';
+import { withLock } from '../store/lock.js';
+import type { StatePaths } from '../store/paths.js';
+import type { ClientTls } from './probe.js';
+
+const HostSchema = z.object({
+  name: z.string(),
+  endpoint: z.string(),
+  /** Folder with ca.pem, cert.pem, key.pem (DOCKER_CERT_PATH layout). */
+  certDir: z.string(),
+  /** `issued`: a PKI certificate named `certName` (renewals land in place); `files`: copied in. */
+  certSource: z.enum(['issued', 'files']),
+  certName: z.string().optional(),
+  role: z.string().optional(),
+  addedAt: z.string(),
+  verified: z.boolean(),
+  server: z.object({ subject: z.string(), sans: z.array(z.string()), notAfter: z.string() }).optional(),
+});
+
+const InventorySchema = z.object({ version: z.literal(1), hosts: z.array(HostSchema) });
+
+export type HostRecord = z.infer<typeof HostSchema>;
+export type Inventory = z.infer<typeof InventorySchema>;
+
+/** The folder a host's copied certificate files live in. */
+export function hostDir(paths: StatePaths, name: string): string {
+  return join(paths.home, 'hosts', name);
+}
+
+/** Reads hosts.json; a missing file is an empty inventory, a malformed one DW_E_STORE_CORRUPT. */
+export async function loadInventory(paths: StatePaths): Promise<Inventory> {
+  let text: string;
+  try {
+    text = await fs.readFile(paths.hosts, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, hosts: [] };
+    throw err;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new DockwardError('DW_E_STORE_CORRUPT', `${paths.hosts} is not JSON`, { cause: err });
+  }
+  const parsed = InventorySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new DockwardError('DW_E_STORE_CORRUPT', `${paths.hosts} does not match its schema`, {
+      hint: `Fix or remove ${paths.hosts}: ${parsed.error.issues[0]?.message ?? ''}`,
+      cause: parsed.error,
+    });
+  }
+  return parsed.data;
+}
+
+async function saveInventory(paths: StatePaths, inv: Inventory): Promise<void> {
+  await ensureDir(paths.home, MODE_PRIVATE_DIR);
+  await writeFileAtomic(paths.hosts, `${JSON.stringify(inv, null, 2)}\n`, { mode: MODE_PRIVATE_FILE });
+}
+
+/** Runs a read-modify-write of hosts.json under the state folder lock. */
+export async function updateInventory<T>(
+  paths: StatePaths,
+  fn: (inv: Inventory) => Promise<T> | T,
+): Promise<T> {
+  await ensureDir(paths.home, MODE_PRIVATE_DIR);
+  return withLock(paths.lock, async () => {
+    const inv = await loadInventory(paths);
+    const res = await fn(inv);
+    await saveInventory(paths, inv);
+    return res;
+  });
+}
+
+/** Validates a host name: the PKI name rules (it becomes `host-NAME`) and a docker context name. */
+export function assertHostName(name: string): void {
+  assertValidName(name);
+  if (name.length < 2 || name === 'default') {
+    throw new DockwardError('DW_E_NAME_INVALID', `"${name}" cannot be a host name`, {
+      hint: 'Use at least two characters, and not "default" (the docker CLI reserves it).',
+    });
+  }
+}
+
+/** The host record, or DW_E_HOST_UNKNOWN. */
+export function findHost(inv: Inventory, name: string): HostRecord {
+  const h = inv.hosts.find((x) => x.name === name);
+  if (!h) {
+    throw new DockwardError('DW_E_HOST_UNKNOWN', `no host "${name}" in the inventory`, {
+      hint: 'Run `dockward hosts list` to see the names, or `dockward hosts add` it.',
+    });
+  }
+  return h;
+}
+
+/** DW_E_HOST_EXISTS when the name is taken. */
+export function assertFreeName(inv: Inventory, name: string): void {
+  if (inv.hosts.some((x) => x.name === name)) {
+    throw new DockwardError('DW_E_HOST_EXISTS', `a host named "${name}" exists already`, {
+      hint: 'Pick another name, or `dockward hosts remove` the old one first.',
+    });
+  }
+}
+
+/** Reads a host's ca/cert/key PEM files. */
+export async function readClientTls(certDir: string): Promise<ClientTls> {
+  const read = (f: string) =>
+    fs.readFile(join(certDir, f), 'utf8').catch((err: unknown) => {
+      throw new DockwardError('DW_E_FILE', `cannot read ${join(certDir, f)}`, { cause: err });
+    });
+  return { ca: await read('ca.pem'), cert: await read('cert.pem'), key: await read('key.pem') };
+}
+
+/** Copies existing certificate files into `hosts/NAME/` (0700 folder, 0600 files). */
+export async function copyCertFiles(
+  paths: StatePaths,
+  name: string,
+  files: { ca: string; cert: string; key: string },
+): Promise<string> {
+  const dir = hostDir(paths, name);
+  await ensureDir(join(paths.home, 'hosts'), MODE_PRIVATE_DIR);
+  await ensureDir(dir, MODE_PRIVATE_DIR);
+  for (const [src, dst] of [
+    [files.ca, 'ca.pem'],
+    [files.cert, 'cert.pem'],
+    [files.key, 'key.pem'],
+  ] as const) {
+    const data = await fs.readFile(src).catch((err: unknown) => {
+      throw new DockwardError('DW_E_FILE', `cannot read ${src}`, { cause: err });
+    });
+    await writeFileAtomic(join(dir, dst), data, { mode: MODE_PRIVATE_FILE });
+  }
+  return dir;
+}

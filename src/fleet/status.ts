@@ -1,0 +1,76 @@
+import { X509Certificate } from 'node:crypto';
+import { describeError, isDockwardError } from '../errors.js';
+import type { HostRecord } from './inventory.js';
+import { readClientTls } from './inventory.js';
+import { probeHost } from './probe.js';
+
+export interface HostStatus {
+  name: string;
+  endpoint: string;
+  reachable: boolean;
+  error?: string;
+  engineVersion?: string;
+  apiVersion?: string;
+  containersRunning?: number;
+  containersTotal?: number;
+  serverCertDaysLeft?: number;
+  clientCertDaysLeft?: number;
+  rttMs?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Whole days from `now` to `notAfter` (negative once expired). */
+export function daysLeft(notAfter: Date, now: Date = new Date()): number {
+  return Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/** Probes one host; never throws, so one dead host only makes its own row red. */
+export async function hostStatus(host: HostRecord, timeoutMs: number): Promise<HostStatus> {
+  const row: HostStatus = { name: host.name, endpoint: host.endpoint, reachable: false };
+  try {
+    const tls = await readClientTls(host.certDir);
+    row.clientCertDaysLeft = daysLeft(new Date(new X509Certificate(tls.cert).validTo));
+    const p = await probeHost(host.endpoint, tls, timeoutMs);
+    row.reachable = true;
+    row.engineVersion = p.engineVersion;
+    row.apiVersion = p.apiVersion;
+    if (p.containersRunning !== undefined) row.containersRunning = p.containersRunning;
+    if (p.containersTotal !== undefined) row.containersTotal = p.containersTotal;
+    row.serverCertDaysLeft = daysLeft(new Date(p.server.notAfter));
+    row.rttMs = p.rttMs;
+  } catch (err) {
+    row.error = isDockwardError(err) ? err.message : describeError(err);
+  }
+  return row;
+}
+
+/** Status of every host, concurrently (at most `concurrency` at once), each bounded by `timeoutMs`. */
+export function fleetStatus(
+  hosts: readonly HostRecord[],
+  options: { timeoutMs: number; concurrency: number; onDone?: (row: HostStatus) => void },
+): Promise<HostStatus[]> {
+  return mapBounded(hosts, options.concurrency, async (h) => {
+    const row = await hostStatus(h, options.timeoutMs);
+    options.onDone?.(row);
+    return row;
+  });
+}

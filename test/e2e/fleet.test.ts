@@ -1,0 +1,211 @@
+// `dockward hosts`: two gateways on loopback as a fleet, used through env, a docker context and status.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import {
+  DOCKER_CLI_28,
+  e2eSkipReason,
+  freeLoopbackPort,
+  type PrivateDockerd,
+  REPO_ROOT,
+  runCommand,
+  runDocker,
+  startDockerd,
+} from './harness/index.js';
+import { type GatewayFixture, makePki, startGateway } from './support/gateway-fixture.js';
+
+const skip = await e2eSkipReason();
+
+/**
+ * A `dockward` executable for shells: the real program with `hosts` added when program.ts does
+ * not register it yet, so `eval "$(dockward hosts env NAME)"` runs exactly as a user types it.
+ */
+function writeDockwardBin(dir: string): string {
+  const src = (p: string) => pathToFileURL(join(REPO_ROOT, 'src', p)).href;
+  const entry = join(dir, 'entry.mts');
+  writeFileSync(
+    entry,
+    [
+      `import { buildProgram } from '${src('cli/program.ts')}';`,
+      `import { hostsCommand } from '${src('cli/hosts.ts')}';`,
+      `import { isDockwardError, toExitCode } from '${src('errors.ts')}';`,
+      'const program = buildProgram();',
+      "if (!program.commands.some((c) => c.name() === 'hosts')) {",
+      '  const h = hostsCommand();',
+      '  const ov = (c) => { c.exitOverride(); for (const s of c.commands) ov(s); };',
+      '  ov(h);',
+      '  program.addCommand(h);',
+      '}',
+      'try {',
+      "  await program.parseAsync(process.argv.slice(2), { from: 'user' });",
+      '  process.exit(0);',
+      '} catch (err) {',
+      '  if (isDockwardError(err)) {',
+      "    process.stderr.write('dockward: ' + err.message + ' [' + err.code + ']\\n');",
+      '    process.exit(toExitCode(err));',
+      '  }',
+      "  if (String(err?.code ?? '').startsWith('commander.')) process.exit(2);",
+      "  process.stderr.write('dockward: ' + String(err) + '\\n');",
+      '  process.exit(1);',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const tsx = import.meta.resolve('tsx');
+  writeFileSync(
+    join(bin, 'dockward'),
+    `#!/bin/sh\nexec "${process.execPath}" --import "${tsx}" "${entry}" "$@"\n`,
+  );
+  chmodSync(join(bin, 'dockward'), 0o755);
+  return bin;
+}
+
+describe('dockward hosts with two gateways on loopback', { skip }, () => {
+  let dockerd: PrivateDockerd;
+  let pki: Awaited<ReturnType<typeof makePki>>;
+  let gwA: GatewayFixture;
+  let gwB: GatewayFixture;
+  let bStopped = false;
+  const work = mkdtempSync(join(tmpdir(), 'dw-e2e-fleet-'));
+  const dockerConfig = join(work, 'docker-config');
+  let env: NodeJS.ProcessEnv;
+
+  /** Runs a shell line with dockward on PATH and the fixture PKI as the state folder. */
+  const sh = (line: string) => runCommand('bash', ['-c', line], { env, timeoutMs: 60_000 });
+  const dw = (args: string) => sh(`dockward --home "$DOCKWARD_HOME" ${args}`);
+
+  before(async () => {
+    dockerd = await startDockerd();
+    pki = await makePki({});
+    gwA = await startGateway(dockerd, pki.paths);
+    gwB = await startGateway(dockerd, pki.paths);
+    const bin = writeDockwardBin(work);
+    mkdirSync(dockerConfig, { mode: 0o700 });
+    env = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DOCKER_')) env[k] = v;
+    env['PATH'] = `${bin}:${process.env['PATH'] ?? ''}`;
+    env['DOCKWARD_HOME'] = pki.paths.home;
+    env['DOCKER_CONFIG'] = dockerConfig;
+    // A docker command that somehow misses the fleet host fails here, never at the system socket.
+    env['DOCKER_HOST'] = `unix://${join(work, 'no-such.sock')}`;
+  });
+  after(async () => {
+    await gwA?.stop();
+    if (!bStopped) await gwB?.stop();
+    await dockerd?.cleanup();
+    pki?.dispose();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('adds both gateways as hosts with client certificates issued by the same PKI, recording the server SANs', async () => {
+    for (const [name, gw] of [
+      ['alpha', gwA],
+      ['beta', gwB],
+    ] as const) {
+      const r = await dw(`--json hosts add ${name} --endpoint tcp://127.0.0.1:${gw.port} --role admin`);
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(r.stdout) as {
+        host: { verified: boolean; certName: string; server: { sans: string[] } };
+      };
+      assert.equal(res.host.verified, true);
+      assert.equal(res.host.certName, `host-${name}`);
+      assert.ok(res.host.server.sans.includes('IP:127.0.0.1'), res.host.server.sans.join(','));
+    }
+    const list = await dw('--json hosts list');
+    assert.deepEqual(
+      (JSON.parse(list.stdout) as { name: string }[]).map((h) => h.name),
+      ['alpha', 'beta'],
+    );
+  });
+
+  it('refuses a duplicate name, an unknown host and an endpoint nobody listens on, with their codes', async () => {
+    const dup = await dw(`hosts add alpha --endpoint tcp://127.0.0.1:${gwA.port}`);
+    assert.equal(dup.code, 2);
+    assert.match(dup.stderr, /DW_E_HOST_EXISTS/);
+    const unknown = await dw('hosts env nosuch');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /DW_E_HOST_UNKNOWN/);
+    const port = await freeLoopbackPort();
+    const dead = await dw(`hosts add ghost --endpoint tcp://127.0.0.1:${port} --timeout 2000`);
+    assert.equal(dead.code, 1);
+    assert.match(dead.stderr, /DW_E_HOST_UNREACHABLE/);
+    const list = await dw('--json hosts list');
+    assert.ok(!(JSON.parse(list.stdout) as { name: string }[]).some((h) => h.name === 'ghost'));
+  });
+
+  it('makes docker info work after eval "$(dockward hosts env NAME)" in bash', async () => {
+    const r = await sh(
+      `set -e; eval "$(dockward --home "$DOCKWARD_HOME" hosts env alpha)"; test "$DOCKER_HOST" = tcp://127.0.0.1:${gwA.port}; ${DOCKER_CLI_28} info --format '{{.ServerVersion}}'`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.trim(), /^\d+\.\d+/);
+  });
+
+  it('makes docker --context NAME ps work after dockward hosts context NAME', async () => {
+    const w = await dw('hosts context beta');
+    assert.equal(w.code, 0, w.stderr);
+    const ctxEnv = { ...env };
+    delete ctxEnv['DOCKER_HOST'];
+    const ps = await runDocker(['--context', 'beta', 'ps', '--all', '--format', '{{.ID}}'], {
+      env: ctxEnv,
+      cli: DOCKER_CLI_28,
+    });
+    assert.equal(ps.code, 0, ps.stderr);
+    const ls = await runDocker(
+      ['--context', 'beta', 'context', 'ls', '--format', '{{.Name}} {{.DockerEndpoint}}'],
+      {
+        env: ctxEnv,
+        cli: DOCKER_CLI_28,
+      },
+    );
+    assert.match(ls.stdout, new RegExp(`beta tcp://127\\.0\\.0\\.1:${gwB.port}`));
+  });
+
+  it('reports both hosts reachable, then the stopped one unreachable while the other is still reported, exiting 1', async () => {
+    interface Row {
+      name: string;
+      reachable: boolean;
+      engineVersion?: string;
+      apiVersion?: string;
+      containersTotal?: number;
+      clientCertDaysLeft?: number;
+      serverCertDaysLeft?: number;
+    }
+    const up = await dw('--json hosts status --timeout 5000');
+    assert.equal(up.code, 0, up.stderr);
+    const rows = JSON.parse(up.stdout) as Row[];
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.reachable]),
+      [
+        ['alpha', true],
+        ['beta', true],
+      ],
+    );
+    for (const r of rows) {
+      assert.match(r.apiVersion ?? '', /^1\.\d+$/);
+      assert.equal(typeof r.containersTotal, 'number');
+      assert.ok((r.clientCertDaysLeft ?? -1) > 0);
+      assert.ok((r.serverCertDaysLeft ?? -1) > 0);
+    }
+
+    await gwB.stop();
+    bStopped = true;
+    const down = await dw('--json hosts status --timeout 2000');
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /DW_E_HOST_UNREACHABLE/);
+    const after = JSON.parse(down.stdout) as Row[];
+    assert.deepEqual(
+      after.map((r) => [r.name, r.reachable]),
+      [
+        ['alpha', true],
+        ['beta', false],
+      ],
+    );
+    assert.match(after[0]?.engineVersion ?? '', /^\d+\.\d+/);
+  });
+});
