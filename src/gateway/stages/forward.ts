@@ -47,7 +47,9 @@ export function createForwardStage(upstream: () => Upstream) {
     upReq.on('response', (upRes: IncomingMessage) => {
       ctx.status = upRes.statusCode ?? 502;
       res.writeHead(ctx.status, upRes.statusMessage, downstreamResponseHeaders(upRes.rawHeaders));
-      res.flushHeaders(); // a stream (events, logs -f) must show its headers before the first event
+      // A stream (events, logs -f: no Content-Length) must show its headers before the first
+      // event; a sized answer goes out with its body in one write.
+      if (upRes.headers['content-length'] === undefined) res.flushHeaders();
       upRes.on('data', (chunk: Buffer) => {
         ctx.bytesOut += chunk.length;
         if (!res.write(chunk)) {
