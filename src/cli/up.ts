@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { engineGet } from '../docker/engine-client.js';
 import { DockwardError } from '../errors.js';
 import { writeDockerContext } from '../fleet/docker-context.js';
 import { openAuditSink } from '../gateway/audit-file-sink.js';
@@ -148,28 +148,21 @@ export function upCommand(): Command {
     });
 }
 
-function pingOverTls(host: string, port: number, certDir: string): Promise<string> {
-  return new Promise((resolve) => {
-    const req = httpsRequest(
+/** `GET /_ping` through the gateway with the admin certificate: proof the setup works. */
+async function pingOverTls(host: string, port: number, certDir: string): Promise<string> {
+  const read = (f: string) => readFileSync(join(certDir, f), 'utf8');
+  try {
+    const res = await engineGet(
       {
+        kind: 'tcp',
         host: host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host,
         port,
-        path: '/_ping',
-        servername: 'localhost',
-        agent: false,
-        ca: readFileSync(join(certDir, 'ca.pem')),
-        cert: readFileSync(join(certDir, 'cert.pem')),
-        key: readFileSync(join(certDir, 'key.pem')),
+        tls: { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem'), servername: 'localhost' },
       },
-      (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => {
-          body += d.toString();
-        });
-        res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-      },
+      '/_ping',
     );
-    req.on('error', (err) => resolve(`failed: ${err.message}`));
-    req.end();
-  });
+    return `${res.status} ${res.body.trim()}`;
+  } catch (err) {
+    return `failed: ${(err as Error).message}`;
+  }
 }

@@ -24,7 +24,7 @@ import {
   probeTlsListener,
   tcpReachable,
   waitForPing,
-} from './engine-client.js';
+} from '../docker/engine-client.js';
 import { type Change, harden } from './harden.js';
 import {
   type CommandLine,

@@ -24,7 +24,7 @@ import {
 } from '../store/atomic-write.js';
 import type { StatePaths } from '../store/paths.js';
 import { type ApplyResult, applyDaemonConfig, planApply, type VerifyCheck } from './apply.js';
-import { dialAddress, engineGet, probeTlsListener } from './engine-client.js';
+import { dialAddress, engineGet, probeTlsListener } from '../docker/engine-client.js';
 import { DEFAULT_CONFIG_FILE } from './effective-config.js';
 import { DEFAULT_CERT_DIR } from './profiles.js';
 import { detectRestartMode, type RestartMode } from './restart.js';

@@ -41,7 +41,8 @@ describe('the docker socket permissions', () => {
   });
 
   it('sets root:docker 0660 and then finds nothing wrong', {
-    skip: isRoot ? false : 'chown needs root',
+    // CI runs as root: there it must run, never skip.
+    skip: isRoot || process.env['CI'] === 'true' ? false : 'chown needs root',
   }, async () => {
     chownSync(socket, 0, 0);
     chmodSync(socket, 0o666);

@@ -11,7 +11,7 @@ import {
   type EngineVersion,
   endpointFromHost,
   engineJson,
-} from './engine-client.js';
+} from '../docker/engine-client.js';
 import {
   currentCommandLine,
   DEFAULT_SOCKET,

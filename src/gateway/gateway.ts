@@ -105,8 +105,15 @@ export class Gateway {
     // The HTTP server never listens itself (connections come from the TLS layer), and Node arms
     // its headers-timeout check (the slowloris guard) on 'listening': arm it here.
     this.httpServer.emit('listening');
-    this.httpServer.on('request', (req, res) => void this.onRequest(req, res));
-    this.httpServer.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
+    // A stage that throws (a client gone mid-body, a bug) refuses the request: never forwards it.
+    this.httpServer.on('request', (req, res) =>
+      this.onRequest(req, res).catch((err: unknown) =>
+        this.onStageFailure(err, res.headersSent ? undefined : res, req.socket),
+      ),
+    );
+    this.httpServer.on('upgrade', (req, socket, head) =>
+      this.onUpgrade(req, socket, head).catch((err: unknown) => this.onStageFailure(err, undefined, socket)),
+    );
     this.httpServer.on('clientError', (err, socket) => this.onClientError(err, socket));
     this.tlsServer = createTlsServer({
       requestCert: true,
@@ -319,6 +326,13 @@ export class Gateway {
     });
     socket.on('error', () => undefined);
     this.httpServer.emit('connection', socket);
+  }
+
+  private onStageFailure(err: unknown, res: ServerResponse | undefined, socket: Duplex): void {
+    this.config.logger.error({ err: describeError(err) }, 'request failed inside the gateway: refused');
+    const refusal = new DockwardError('DW_E_INTERNAL', 'the gateway could not handle this request');
+    if (res) sendError(res, refusal);
+    else sendRawError(socket, refusal);
   }
 
   /**

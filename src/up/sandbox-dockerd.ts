@@ -1,24 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { openSync, promises as fs } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
+import { ping } from '../docker/engine-client.js';
 import { DockwardError } from '../errors.js';
 import { ensureDir, MODE_PRIVATE_DIR, writeFileAtomic } from '../store/atomic-write.js';
 
-/** True when something answers `GET /_ping` on the unix socket. */
+/** True when a daemon answers `GET /_ping` on the unix socket. */
 export function pingSocket(socketPath: string, timeoutMs = 2000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
+  return ping({ kind: 'unix', socketPath }, timeoutMs);
 }
 
 export function hasProgram(name: string): boolean {

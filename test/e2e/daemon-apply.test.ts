@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { applyDaemonConfig } from '../../src/daemon/apply.js';
-import type { EngineInfo } from '../../src/daemon/engine-client.js';
+import type { EngineInfo } from '../../src/docker/engine-client.js';
 import { DockwardError } from '../../src/errors.js';
 import {
   e2eSkipReason,

@@ -1,7 +1,7 @@
 /**
- * The few Engine API calls `daemon apply|status` and `init` need (`/_ping`, `/version`, `/info`)
- * over a unix socket or TCP+TLS. Deliberately small: buffered GETs with a hard deadline.
- * (When `src/docker/` grows its shared client, these calls move there.)
+ * The small Engine API client the CLI commands share (`daemon apply|status`, `init`, `up`):
+ * `/_ping`, `/version`, `/info` over a unix socket or TCP+TLS, buffered GETs with a hard deadline.
+ * The gateway's hot path uses its own streaming upstream (src/gateway/upstream.ts).
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
