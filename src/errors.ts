@@ -50,6 +50,15 @@ export const ERROR_CODES = {
     kind: 'upstream',
     summary: 'A fleet host did not answer a TLS ping with its certificates.',
   },
+  DW_E_HOST_CERT_MISMATCH: {
+    kind: 'upstream',
+    summary:
+      "A fleet host's TLS handshake failed on certificates: its server certificate is not from the host's CA, or it refused the client certificate.",
+  },
+  DW_E_FILE_EXISTS: {
+    kind: 'conflict',
+    summary: 'The output file exists already (pass --force to replace it).',
+  },
   DW_E_APPLY_FAILED: {
     kind: 'failed',
     summary:
@@ -58,6 +67,10 @@ export const ERROR_CODES = {
   DW_E_ROLLBACK_FAILED: {
     kind: 'failed',
     summary: 'daemon apply failed and dockerd did not come back with the restored configuration either.',
+  },
+  DW_E_AUDIT_FAILED: {
+    kind: 'failed',
+    summary: 'dockward audit found a failing finding at or above --fail-on.',
   },
   DW_E_AUDIT_LOG_TAMPERED: {
     kind: 'failed',
@@ -79,6 +92,10 @@ export const ERROR_CODES = {
     kind: 'usage',
     summary: 'A policy file is invalid: the message names the file, line and column of each problem.',
   },
+  DW_E_MONITOR_RULES: {
+    kind: 'usage',
+    summary: 'A monitor rules file is invalid: the message names the file, line and column of each problem.',
+  },
   DW_E_INTERNAL: { kind: 'internal', summary: 'An unexpected internal error (a bug: please report it).' },
 } as const satisfies Record<string, { kind: ErrorKind; summary: string }>;
 
@@ -88,17 +105,24 @@ export interface DockwardErrorOptions {
   /** One line that tells the user how to fix it. */
   hint?: string;
   cause?: unknown;
+  /**
+   * The command already printed its result (a report, a status table) and fails because of what
+   * it found: with --json, stdout must keep holding that one document, not an error object too.
+   */
+  resultPrinted?: boolean;
 }
 
 export class DockwardError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  readonly resultPrinted: boolean;
 
   constructor(code: ErrorCode, message: string, options: DockwardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DockwardError';
     this.code = code;
     this.hint = options.hint;
+    this.resultPrinted = options.resultPrinted === true;
   }
 
   get kind(): ErrorKind {

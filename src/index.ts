@@ -25,7 +25,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     if (isDockwardError(err)) {
       io.stderr.write(`dockward: ${err.message} [${err.code}]\n`);
       if (err.hint) io.stderr.write(`  fix: ${err.hint}\n`);
-      if (json) {
+      if (json && !err.resultPrinted) {
         io.stdout.write(
           `${JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint } }, null, 2)}\n`,
         );

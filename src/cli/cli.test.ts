@@ -84,3 +84,14 @@ describe('dockward pki (CLI)', () => {
     assert.equal((await cli('--version')).code, 0);
   });
 });
+
+describe('a command that prints its result and then fails (--json)', () => {
+  it('keeps stdout one JSON document: the report, with the failure on stderr and exit 1', async () => {
+    const root = new URL('../../test/fixtures/audit/hosts-multiline', import.meta.url).pathname;
+    const r = await cli('--json', 'audit', '--root', root, '--fail-on', 'high');
+    assert.equal(r.code, 1);
+    const report = JSON.parse(r.stdout) as { findings: { id: string; status: string }[] };
+    assert.equal(report.findings.find((f) => f.id === 'tcp-without-tls')?.status, 'fail');
+    assert.match(r.stderr, /\[DW_E_AUDIT_FAILED\]/);
+  });
+});

@@ -1,11 +1,13 @@
 import { Command } from 'commander';
 import { bindIo } from './context.js';
 import { type CliIo, processIo } from './output.js';
+import { auditCommand } from './audit.js';
 import { auditLogCommand } from './audit-log.js';
 import { daemonCommand } from './daemon.js';
 import { gatewayCommand } from './gateway.js';
 import { hostsCommand } from './hosts.js';
 import { initCommand } from './init.js';
+import { monitorCommand } from './monitor.js';
 import { policyCommand } from './policy.js';
 import { pkiCommand } from './pki.js';
 import { upCommand } from './up.js';
@@ -26,9 +28,11 @@ export function buildProgram(io: CliIo = processIo): Command {
   program.addCommand(daemonCommand());
   program.addCommand(initCommand());
   program.addCommand(gatewayCommand());
+  program.addCommand(auditCommand());
   program.addCommand(auditLogCommand());
   program.addCommand(policyCommand());
   program.addCommand(hostsCommand());
+  program.addCommand(monitorCommand());
   // Exit codes and error output are decided in one place (src/index.ts), so commander must throw.
   const override = (cmd: Command) => {
     cmd.exitOverride();

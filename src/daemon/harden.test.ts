@@ -24,6 +24,7 @@ describe('harden with the baseline profile', () => {
       'log-driver': 'json-file',
       'log-opts': { 'max-size': '10m', 'max-file': '3' },
       'live-restore': true,
+      'userland-proxy': false,
       experimental: false,
       group: 'docker',
       'default-shm-size': '64m',

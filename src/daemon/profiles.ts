@@ -47,6 +47,8 @@ function baselineSettings(): DaemonConfig {
     'log-driver': 'json-file',
     'log-opts': { 'max-size': '10m', 'max-file': '3' },
     'live-restore': true,
+    // CIS 2.16: iptables rules instead of a docker-proxy process per published port.
+    'userland-proxy': false,
     experimental: false,
     group: 'docker',
     'default-shm-size': '64m',
@@ -64,7 +66,7 @@ export function buildProfile(name: ProfileName, options: ProfileOptions = {}): P
       ...base,
       name,
       description:
-        'icc off, user namespaces, no-new-privileges, bounded json-file logs, live-restore, no experimental features, socket group docker, 64m default shm',
+        'icc off, user namespaces, no-new-privileges, bounded json-file logs, live-restore, no userland proxy, no experimental features, socket group docker, 64m default shm',
       settings: baselineSettings(),
     };
   }

@@ -5,7 +5,7 @@
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect as netConnect } from 'node:net';
+import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -70,7 +70,10 @@ export function engineGet(
                 ca: endpoint.tls.ca,
                 ...(endpoint.tls.cert !== undefined ? { cert: endpoint.tls.cert } : {}),
                 ...(endpoint.tls.key !== undefined ? { key: endpoint.tls.key } : {}),
-                servername: endpoint.tls.servername ?? endpoint.host,
+                // SNI carries names only: for an IP, '' sends none (Node warns otherwise) and the
+                // certificate's IP SANs are checked against `host`. Left unset, the agent would take
+                // the Host header ("docker") as the name to verify.
+                servername: endpoint.tls.servername ?? (isIP(endpoint.host) !== 0 ? '' : endpoint.host),
                 rejectUnauthorized: true,
                 agent: false,
               },
@@ -161,16 +164,23 @@ export interface ListenerProbe {
   answeredWithoutClientCert: boolean;
   /** What happened, for messages (`tls: certificate required`, `ECONNREFUSED`). */
   detail: string;
+  /** The handshake completed on the client's side (with TLS 1.3 a server may still refuse right after). */
+  handshakeDone?: boolean;
+  /** The first line of any HTTP answer (`HTTP/1.1 200 OK`), when one came. */
+  statusLine?: string;
+  /** The error code that ended the exchange (`ERR_SSL_WRONG_VERSION_NUMBER`, `ECONNRESET`), if any. */
+  errorCode?: string;
 }
 
 /**
- * Connects to a TLS listener without a client certificate, trusting only `caPem`, and asks
- * `/_ping`. A dockerd with tlsverify must refuse (an alert during or right after the handshake).
+ * Connects to a TLS listener without a client certificate, trusting only `caPem` (or nothing:
+ * `serverTrusted` is then false), and asks `/_ping`. A dockerd with tlsverify must refuse (an
+ * alert during or right after the handshake).
  */
 export function probeTlsListener(
   host: string,
   port: number,
-  caPem: string,
+  caPem: string | undefined,
   timeoutMs = 10_000,
 ): Promise<ListenerProbe> {
   return new Promise((resolve) => {
@@ -178,45 +188,57 @@ export function probeTlsListener(
     let serverTrusted: boolean | undefined;
     let response = '';
     let settled = false;
+    let handshakeDone = false;
+    let errorCode: string | undefined;
     const finish = (detail: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
+      const statusLine = /^HTTP\/\d/.test(response) ? response.split('\r\n')[0] : undefined;
       resolve({
         reachable,
         serverTrusted,
         answeredWithoutClientCert: /^HTTP\/1\.[01] 200/.test(response),
         detail,
+        handshakeDone,
+        ...(statusLine !== undefined ? { statusLine } : {}),
+        ...(errorCode !== undefined ? { errorCode } : {}),
       });
     };
     // The name is not checked here (the listener may be 0.0.0.0); the chain to the CA is.
     const socket = tlsConnect({
       host,
       port,
-      ca: caPem,
+      ...(caPem !== undefined ? { ca: caPem } : {}),
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
-      ...(host.includes(':') ? {} : { servername: host }),
+      // SNI carries host names only (RFC 6066); Node warns when given an IP address.
+      ...(isIP(host) !== 0 ? {} : { servername: host }),
     });
     socket.on('connect', () => {
       reachable = true;
     });
     socket.on('secureConnect', () => {
       reachable = true;
-      serverTrusted = socket.authorized;
+      handshakeDone = true;
+      serverTrusted = caPem !== undefined && socket.authorized;
       socket.write('GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n');
     });
     socket.on('data', (chunk: Buffer) => {
       response += chunk.toString('latin1');
     });
-    socket.on('error', (err: NodeJS.ErrnoException) =>
-      finish(err.code ? `${err.code}: ${err.message}` : err.message),
-    );
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      errorCode ??= err.code;
+      finish(err.code ? `${err.code}: ${err.message}` : err.message);
+    });
     socket.on('close', () =>
       finish(response === '' ? 'closed without an answer' : response.split('\r\n')[0]!),
     );
-    const timer = setTimeout(() => finish(`no answer within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(() => {
+      errorCode ??= 'ETIMEDOUT';
+      finish(`no answer within ${timeoutMs} ms`);
+    }, timeoutMs);
   });
 }
 
@@ -240,4 +262,65 @@ export function dialAddress(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::' || host === '[::]') return '::1';
   return host;
+}
+
+/** An open streaming response (`/events`): its status, the body stream, and how to end it. */
+export interface EngineStream {
+  status: number;
+  response: IncomingMessage;
+  /** Ends the request and its connection (safe to call more than once). */
+  close(): void;
+}
+
+/**
+ * Opens a GET whose body is an open-ended stream (`/events`). Only the wait for the response head
+ * has a deadline; once it answers, the stream may stay idle for hours. TCP keepalive notices a
+ * peer that vanished without closing.
+ */
+export function engineStream(
+  endpoint: EngineEndpoint,
+  path: string,
+  connectTimeoutMs = 10_000,
+): Promise<EngineStream> {
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: IncomingMessage): void => {
+      clearTimeout(timer);
+      resolve({ status: res.statusCode ?? 0, response: res, close: () => req.destroy() });
+    };
+    const base: RequestOptions = { method: 'GET', path, headers: { host: 'docker' }, agent: false };
+    const req =
+      endpoint.kind === 'unix'
+        ? httpRequest({ ...base, socketPath: endpoint.socketPath }, onResponse)
+        : endpoint.tls
+          ? httpsRequest(
+              {
+                ...base,
+                host: endpoint.host,
+                port: endpoint.port,
+                ca: endpoint.tls.ca,
+                ...(endpoint.tls.cert !== undefined ? { cert: endpoint.tls.cert } : {}),
+                ...(endpoint.tls.key !== undefined ? { key: endpoint.tls.key } : {}),
+                // SNI carries names only: for an IP, '' sends none (Node warns otherwise) and the
+                // certificate's IP SANs are checked against `host`. Left unset, the agent would take
+                // the Host header ("docker") as the name to verify.
+                servername: endpoint.tls.servername ?? (isIP(endpoint.host) !== 0 ? '' : endpoint.host),
+                rejectUnauthorized: true,
+              },
+              onResponse,
+            )
+          : httpRequest({ ...base, host: endpoint.host, port: endpoint.port }, onResponse);
+    req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
+    const timer = setTimeout(
+      () =>
+        req.destroy(
+          new Error(`${path} on ${describeEndpoint(endpoint)}: no answer within ${connectTimeoutMs} ms`),
+        ),
+      connectTimeoutMs,
+    );
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.end();
+  });
 }

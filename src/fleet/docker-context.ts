@@ -18,10 +18,26 @@ export interface DockerContextSpec {
   dockerConfig?: string;
 }
 
+/** `$DOCKER_CONFIG`, else `~/.docker`: where the docker CLI reads contexts. */
 export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   return env['DOCKER_CONFIG'] && env['DOCKER_CONFIG'] !== ''
     ? env['DOCKER_CONFIG']
     : join(homedir(), '.docker');
+}
+
+/** Where the docker CLI keeps context NAME: the meta folder and the TLS files folder. */
+export function dockerContextPaths(name: string, dockerConfig: string = dockerConfigDir()) {
+  const root = join(dockerConfig, 'contexts');
+  const id = createHash('sha256').update(name).digest('hex');
+  return { root, id, metaDir: join(root, 'meta', id), tlsDir: join(root, 'tls', id, 'docker') };
+}
+
+/** True while context NAME exists (a `docker context rm` removes its meta folder). */
+export async function dockerContextExists(name: string, dockerConfig: string): Promise<boolean> {
+  return fs
+    .access(join(dockerContextPaths(name, dockerConfig).metaDir, 'meta.json'))
+    .then(() => true)
+    .catch(() => false);
 }
 
 /**
@@ -37,10 +53,7 @@ export async function writeDockerContext(
       hint: 'Use letters, digits, "_", ".", "+" or "-" (not "default").',
     });
   }
-  const root = join(spec.dockerConfig ?? dockerConfigDir(), 'contexts');
-  const id = createHash('sha256').update(spec.name).digest('hex');
-  const metaDir = join(root, 'meta', id);
-  const tlsDir = join(root, 'tls', id, 'docker');
+  const { root, id, metaDir, tlsDir } = dockerContextPaths(spec.name, spec.dockerConfig);
   await ensureDir(metaDir, MODE_PRIVATE_DIR);
   await ensureDir(join(root, 'tls', id), MODE_PRIVATE_DIR);
   await ensureDir(tlsDir, MODE_PRIVATE_DIR);

@@ -1,20 +1,33 @@
+import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { issueCertificate } from '../pki/issue.js';
-import { issuedFiles, type PassphraseSource } from '../pki/store.js';
-import { isDockwardError } from '../errors.js';
+import { DockwardError } from '../errors.js';
+import { currentRecord } from '../pki/index-file.js';
+import { buildLeaf, validateIssue } from '../pki/issue.js';
+import {
+  issuedFiles,
+  loadCa,
+  loadIndex,
+  type PassphraseSource,
+  withPkiLock,
+  writeIndex,
+  writeIssued,
+} from '../pki/store.js';
 import type { StatePaths } from '../store/paths.js';
+import { dockerConfigDir, writeDockerContext } from './docker-context.js';
 import {
   assertFreeName,
   assertHostName,
-  copyCertFiles,
+  certSerial,
   findHost,
   type HostRecord,
   hostDir,
   loadInventory,
+  readCertFiles,
   readClientTls,
   updateInventory,
+  writeCertFiles,
 } from './inventory.js';
-import { parseEndpoint, type ProbeResult, probeHost } from './probe.js';
+import { type ClientTls, parseEndpoint, type ProbeResult, probeHost } from './probe.js';
 
 export interface AddHostOptions {
   name: string;
@@ -32,9 +45,94 @@ export interface AddHostResult {
   probe?: ProbeResult;
 }
 
+/** Client certificate material held in memory until the host is verified, and how to keep it. */
+interface PendingCert {
+  tls: ClientTls;
+  certName?: string;
+  /** Writes the material to the state folder; returns the host's certDir. */
+  commit(): Promise<string>;
+}
+
 /**
- * Adds a host: issues (or copies in) its client certificate, verifies the first connection
- * (TLS /_ping + /version) unless `verify` is false, and records the server certificate.
+ * A new `host-NAME` client certificate made in memory (nothing written until `commit`), or the
+ * current one when the PKI holds it already (a host removed and added again keeps its certificate).
+ */
+async function pendingIssued(
+  paths: StatePaths,
+  options: AddHostOptions,
+  passphrase: PassphraseSource,
+): Promise<PendingCert> {
+  const certName = `host-${options.name}`;
+  const { sans, days } = validateIssue({
+    kind: 'client',
+    name: certName,
+    ...(options.role ? { ou: options.role } : {}),
+    ...(options.days ? { days: options.days } : {}),
+  });
+  const existing = currentRecord(await loadIndex(paths), certName);
+  if (existing && !existing.revokedAt) {
+    if (options.role !== undefined && existing.ou !== options.role) {
+      throw new DockwardError(
+        'DW_E_CERT_EXISTS',
+        `${certName} exists already with role "${existing.ou ?? ''}", not "${options.role}"`,
+        { hint: `Revoke it first (dockward pki revoke ${certName}), or add the host without --role.` },
+      );
+    }
+    const dir = issuedFiles(paths, certName).dir;
+    return { tls: await readClientTls(dir), certName, commit: async () => dir };
+  }
+  const ca = await loadCa(paths, passphrase);
+  const { record, pems } = await buildLeaf(ca, {
+    kind: 'client',
+    name: certName,
+    sans,
+    ou: options.role,
+    days,
+    keyType: 'ecdsa-p256',
+  });
+  return {
+    tls: pems,
+    certName,
+    // The same bookkeeping as `pki issue`, done only once the host answered.
+    commit: () =>
+      withPkiLock(paths, async () => {
+        const index = await loadIndex(paths);
+        const previous = currentRecord(index, certName);
+        if (previous && !previous.revokedAt) {
+          throw new DockwardError('DW_E_CERT_EXISTS', `${certName} was issued meanwhile`, {
+            hint: 'Run the command again.',
+          });
+        }
+        if (previous) previous.state = 'superseded';
+        const files = await writeIssued(paths, certName, pems, previous?.serial ?? 'previous');
+        index.certs.push(record);
+        await writeIndex(paths.index, index);
+        return files.dir;
+      }),
+  };
+}
+
+async function pendingImported(
+  paths: StatePaths,
+  name: string,
+  files: { ca: string; cert: string; key: string },
+): Promise<PendingCert> {
+  const tls = await readCertFiles(files);
+  try {
+    new X509Certificate(tls.cert);
+    new X509Certificate(tls.ca);
+  } catch (err) {
+    throw new DockwardError('DW_E_INPUT', `${files.cert} or ${files.ca} is not a PEM certificate`, {
+      cause: err,
+    });
+  }
+  return { tls, commit: () => writeCertFiles(paths, name, tls) };
+}
+
+/**
+ * Adds a host: makes (or reads) its client certificate in memory, verifies the first connection
+ * (TLS /_ping + /version) unless `verify` is false, and only then writes the certificate and the
+ * inventory entry. A refused host leaves the state folder as it was.
  */
 export async function addHost(
   paths: StatePaths,
@@ -45,47 +143,20 @@ export async function addHost(
   parseEndpoint(options.endpoint);
   assertFreeName(await loadInventory(paths), options.name);
 
-  let certDir: string;
-  let certName: string | undefined;
-  if (options.files) {
-    certDir = await copyCertFiles(paths, options.name, options.files);
-  } else {
-    certName = `host-${options.name}`;
-    try {
-      const issued = await issueCertificate(
-        paths,
-        {
-          kind: 'client',
-          name: certName,
-          ...(options.role ? { ou: options.role } : {}),
-          ...(options.days ? { days: options.days } : {}),
-        },
-        passphrase,
-      );
-      certDir = issued.files.dir;
-    } catch (err) {
-      // A retry after a refused (unreachable) add finds the certificate issued then: reuse it.
-      if (!isDockwardError(err) || err.code !== 'DW_E_CERT_EXISTS') throw err;
-      certDir = issuedFiles(paths, certName).dir;
-    }
-  }
+  const pending = options.files
+    ? await pendingImported(paths, options.name, options.files)
+    : await pendingIssued(paths, options, passphrase);
+  const probe = options.verify
+    ? await probeHost(options.endpoint, pending.tls, options.timeoutMs)
+    : undefined;
 
-  let probe: ProbeResult | undefined;
-  if (options.verify) {
-    try {
-      probe = await probeHost(options.endpoint, await readClientTls(certDir), options.timeoutMs);
-    } catch (err) {
-      // Copied files belong to this host only; an issued certificate stays in the PKI (revocable).
-      if (options.files) await fs.rm(certDir, { recursive: true, force: true });
-      throw err;
-    }
-  }
+  const certDir = await pending.commit();
   const host: HostRecord = {
     name: options.name,
     endpoint: options.endpoint,
     certDir,
     certSource: options.files ? 'files' : 'issued',
-    ...(certName ? { certName } : {}),
+    ...(pending.certName ? { certName: pending.certName } : {}),
     ...(options.role && !options.files ? { role: options.role } : {}),
     addedAt: new Date().toISOString(),
     verified: probe !== undefined,
@@ -122,5 +193,42 @@ export async function renameHost(paths: StatePaths, from: string, to: string): P
     }
     h.name = to;
     return h;
+  });
+}
+
+export interface HostContextResult {
+  name: string;
+  dockerConfig: string;
+  metaPath: string;
+  tlsDir: string;
+  serial: string;
+}
+
+/**
+ * Writes the docker context NAME for a host and records it in hosts.json, so `hosts renew` can
+ * rewrite the certificate copies the context holds.
+ */
+export async function writeHostContext(
+  paths: StatePaths,
+  name: string,
+  options: { dockerConfig?: string } = {},
+): Promise<HostContextResult> {
+  const dockerConfig = options.dockerConfig ?? dockerConfigDir();
+  return updateInventory(paths, async (inv) => {
+    const h = findHost(inv, name);
+    const serial = certSerial((await readClientTls(h.certDir)).cert);
+    const res = await writeDockerContext({
+      name: h.name,
+      host: h.endpoint,
+      certDir: h.certDir,
+      description: `dockward host ${h.name}`,
+      dockerConfig,
+    });
+    const entry = { name: h.name, dockerConfig, serial, writtenAt: new Date().toISOString() };
+    h.contexts = [
+      ...(h.contexts ?? []).filter((c) => !(c.name === entry.name && c.dockerConfig === dockerConfig)),
+      entry,
+    ];
+    return { name: h.name, dockerConfig, ...res, serial };
   });
 }

@@ -1,12 +1,17 @@
+import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DockwardError } from '../errors.js';
+import { normalizeSerial } from '../pki/certificate.js';
 import { assertValidName } from '../pki/store.js';
 import { ensureDir, MODE_PRIVATE_DIR, MODE_PRIVATE_FILE, writeFileAtomic } from '../store/atomic-write.js';
 import { withLock } from '../store/lock.js';
 import type { StatePaths } from '../store/paths.js';
 import type { ClientTls } from './probe.js';
+
+/** Where a copy of a host's certificate files went, and which certificate (serial) it holds. */
+const CopySchema = z.object({ serial: z.string(), writtenAt: z.string() });
 
 const HostSchema = z.object({
   name: z.string(),
@@ -20,6 +25,10 @@ const HostSchema = z.object({
   addedAt: z.string(),
   verified: z.boolean(),
   server: z.object({ subject: z.string(), sans: z.array(z.string()), notAfter: z.string() }).optional(),
+  /** Docker contexts `hosts context` wrote: copies of the cert files that `renew` must rewrite. */
+  contexts: z.array(CopySchema.extend({ name: z.string(), dockerConfig: z.string() })).optional(),
+  /** CI bundles `hosts bundle` wrote: copies that `renew` must rewrite too. */
+  bundles: z.array(CopySchema.extend({ path: z.string(), format: z.enum(['tar', 'env']) })).optional(),
 });
 
 const InventorySchema = z.object({ version: z.literal(1), hosts: z.array(HostSchema) });
@@ -115,24 +124,28 @@ export async function readClientTls(certDir: string): Promise<ClientTls> {
   return { ca: await read('ca.pem'), cert: await read('cert.pem'), key: await read('key.pem') };
 }
 
-/** Copies existing certificate files into `hosts/NAME/` (0700 folder, 0600 files). */
-export async function copyCertFiles(
-  paths: StatePaths,
-  name: string,
-  files: { ca: string; cert: string; key: string },
-): Promise<string> {
+/** Reads existing certificate files (an import) into memory; DW_E_FILE names the one that fails. */
+export async function readCertFiles(files: { ca: string; cert: string; key: string }): Promise<ClientTls> {
+  const read = (f: string) =>
+    fs.readFile(f, 'utf8').catch((err: unknown) => {
+      throw new DockwardError('DW_E_FILE', `cannot read ${f}`, { cause: err });
+    });
+  return { ca: await read(files.ca), cert: await read(files.cert), key: await read(files.key) };
+}
+
+/** Writes a host's own copy of imported certificate files into `hosts/NAME/` (0700 folder, 0600 files). */
+export async function writeCertFiles(paths: StatePaths, name: string, tls: ClientTls): Promise<string> {
   const dir = hostDir(paths, name);
   await ensureDir(join(paths.home, 'hosts'), MODE_PRIVATE_DIR);
   await ensureDir(dir, MODE_PRIVATE_DIR);
-  for (const [src, dst] of [
-    [files.ca, 'ca.pem'],
-    [files.cert, 'cert.pem'],
-    [files.key, 'key.pem'],
-  ] as const) {
-    const data = await fs.readFile(src).catch((err: unknown) => {
-      throw new DockwardError('DW_E_FILE', `cannot read ${src}`, { cause: err });
-    });
-    await writeFileAtomic(join(dir, dst), data, { mode: MODE_PRIVATE_FILE });
-  }
+  // Key first: a cert.pem never points at a key that is not there yet.
+  await writeFileAtomic(join(dir, 'key.pem'), tls.key, { mode: MODE_PRIVATE_FILE });
+  await writeFileAtomic(join(dir, 'cert.pem'), tls.cert, { mode: MODE_PRIVATE_FILE });
+  await writeFileAtomic(join(dir, 'ca.pem'), tls.ca, { mode: MODE_PRIVATE_FILE });
   return dir;
+}
+
+/** The serial of a PEM certificate, in the PKI index's spelling (lower-case hex, no leading 00). */
+export function certSerial(certPem: string): string {
+  return normalizeSerial(new X509Certificate(certPem).serialNumber);
 }

@@ -8,6 +8,8 @@ export interface HostStatus {
   name: string;
   endpoint: string;
   reachable: boolean;
+  /** Why the row is red: no answer at all, or a TLS handshake refused on certificates. */
+  problem?: 'unreachable' | 'certificate';
   error?: string;
   engineVersion?: string;
   apiVersion?: string;
@@ -58,9 +60,30 @@ export async function hostStatus(host: HostRecord, timeoutMs: number): Promise<H
     row.serverCertDaysLeft = daysLeft(new Date(p.server.notAfter));
     row.rttMs = p.rttMs;
   } catch (err) {
+    row.problem =
+      isDockwardError(err) && err.code === 'DW_E_HOST_CERT_MISMATCH' ? 'certificate' : 'unreachable';
     row.error = isDockwardError(err) ? err.message : describeError(err);
   }
   return row;
+}
+
+/** hostStatus with a hard deadline on top of the probe's own timeout: a row always comes back. */
+function boundedHostStatus(host: HostRecord, timeoutMs: number): Promise<HostStatus> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<HostStatus>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          name: host.name,
+          endpoint: host.endpoint,
+          reachable: false,
+          problem: 'unreachable',
+          error: `${host.endpoint} is unreachable: no answer within ${timeoutMs} ms`,
+        }),
+      timeoutMs + 1000,
+    );
+  });
+  return Promise.race([hostStatus(host, timeoutMs), deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Status of every host, concurrently (at most `concurrency` at once), each bounded by `timeoutMs`. */
@@ -69,7 +92,7 @@ export function fleetStatus(
   options: { timeoutMs: number; concurrency: number; onDone?: (row: HostStatus) => void },
 ): Promise<HostStatus[]> {
   return mapBounded(hosts, options.concurrency, async (h) => {
-    const row = await hostStatus(h, options.timeoutMs);
+    const row = await boundedHostStatus(h, options.timeoutMs);
     options.onDone?.(row);
     return row;
   });

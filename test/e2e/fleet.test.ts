@@ -1,6 +1,6 @@
 // `dockward hosts`: two gateways on loopback as a fleet, used through env, a docker context and status.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +15,7 @@ import {
   runDocker,
   startDockerd,
 } from './harness/index.js';
+import { dockerContextPaths } from '../../src/fleet/docker-context.js';
 import { type GatewayFixture, makePki, startGateway } from './support/gateway-fixture.js';
 
 const skip = await e2eSkipReason();
@@ -166,6 +167,81 @@ describe('dockward hosts with two gateways on loopback', { skip }, () => {
     assert.match(ls.stdout, new RegExp(`beta tcp://127\\.0\\.0\\.1:${gwB.port}`));
   });
 
+  it('renews a host: its docker context and bundles get the new files, and the reloaded gateway refuses only the old certificate', async () => {
+    const ctxEnv = { ...env };
+    delete ctxEnv['DOCKER_HOST'];
+    const ctxTls = dockerContextPaths('beta', dockerConfig).tlsDir;
+    // The files the context copied at `hosts context` time: the certificate about to be replaced.
+    const oldDir = join(work, 'beta-old');
+    cpSync(ctxTls, oldDir, { recursive: true });
+    const tgz = join(work, 'beta.tar.gz');
+    const envFile = join(work, 'beta.env');
+    assert.equal((await dw(`hosts bundle beta --out "${tgz}"`)).code, 0);
+    assert.equal((await dw(`hosts bundle beta --out "${envFile}" --format env`)).code, 0);
+
+    const dry = await dw('--json hosts renew beta --force --dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal((JSON.parse(dry.stdout) as { action: string }[])[0]?.action, 'would-renew');
+    assert.equal(
+      readFileSync(join(ctxTls, 'cert.pem'), 'utf8'),
+      readFileSync(join(oldDir, 'cert.pem'), 'utf8'),
+    );
+
+    const r = await dw('--json hosts renew beta --force');
+    assert.equal(r.code, 0, r.stderr);
+    const [row] = JSON.parse(r.stdout) as {
+      action: string;
+      oldSerial: string;
+      newSerial: string;
+      contexts: string[];
+      bundles: string[];
+      oldCert: string;
+    }[];
+    assert.equal(row?.action, 'renewed');
+    assert.notEqual(row.newSerial, row.oldSerial);
+    assert.equal(row.oldCert, 'revoked');
+    assert.equal(row.contexts.length, 1);
+    assert.deepEqual([...row.bundles].sort(), [envFile, tgz].sort());
+
+    const newCert = readFileSync(join(pki.paths.issuedDir('host-beta'), 'cert.pem'), 'utf8');
+    assert.equal(readFileSync(join(ctxTls, 'cert.pem'), 'utf8'), newCert);
+    assert.notEqual(newCert, readFileSync(join(oldDir, 'cert.pem'), 'utf8'));
+    const untar = await sh(`tar -xzOf "${tgz}" cert.pem`);
+    assert.equal(untar.stdout, newCert);
+    const b64 = await sh(`set -a; . "${envFile}"; printf '%s' "$DOCKWARD_CERT_PEM_B64" | base64 -d`);
+    assert.equal(b64.stdout, newCert);
+
+    assert.equal((await gwB.gateway.reload()).ok, true);
+    const ps = await runDocker(['--context', 'beta', 'ps', '--all', '--format', '{{.ID}}'], {
+      env: ctxEnv,
+      cli: DOCKER_CLI_28,
+    });
+    assert.equal(ps.code, 0, ps.stderr);
+    const old = await runDocker(['ps'], {
+      env: {
+        ...ctxEnv,
+        DOCKER_HOST: `tcp://127.0.0.1:${gwB.port}`,
+        DOCKER_TLS_VERIFY: '1',
+        DOCKER_CERT_PATH: oldDir,
+      },
+      cli: DOCKER_CLI_28,
+    });
+    assert.notEqual(old.code, 0, 'the old, revoked certificate still reaches the gateway');
+    // Refused for the revocation, not for anything else about those files.
+    const refusals = gwB.memory!.connections.filter((c) => c.event === 'handshake-failed');
+    assert.match(refusals.at(-1)?.reason ?? '', /revoked/);
+    const list = JSON.parse((await dw('--json hosts list')).stdout) as {
+      name: string;
+      contexts: { serial: string }[];
+      bundles: { serial: string }[];
+    }[];
+    const beta = list.find((h) => h.name === 'beta');
+    assert.deepEqual(
+      [...(beta?.contexts ?? []), ...(beta?.bundles ?? [])].map((c) => c.serial),
+      [row.newSerial, row.newSerial, row.newSerial],
+    );
+  });
+
   it('reports both hosts reachable, then the stopped one unreachable while the other is still reported, exiting 1', async () => {
     interface Row {
       name: string;
@@ -178,6 +254,8 @@ describe('dockward hosts with two gateways on loopback', { skip }, () => {
     }
     const up = await dw('--json hosts status --timeout 5000');
     assert.equal(up.code, 0, up.stderr);
+    // No progress bar outside a terminal: stderr is a pipe here.
+    assert.doesNotMatch(up.stderr, /\r|hosts\b.*\d+\/\d+/);
     const rows = JSON.parse(up.stdout) as Row[];
     assert.deepEqual(
       rows.map((r) => [r.name, r.reachable]),
@@ -207,5 +285,35 @@ describe('dockward hosts with two gateways on loopback', { skip }, () => {
       ],
     );
     assert.match(after[0]?.engineVersion ?? '', /^\d+\.\d+/);
+  });
+  it('audits every host with the API rules: the live one evaluated, the stopped one a failing audit-input, exit 1', async () => {
+    // Runs after the status test stopped beta.
+    assert.ok(bStopped, 'the status test stops beta first');
+    interface HostReport {
+      host: string;
+      findings: { id: string; status: string; severity: string }[];
+      summary: { byStatus: Record<string, number> };
+    }
+    const r = await dw('--json hosts audit --fail-on high --timeout 3000');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /1 of 2 hosts have a failing finding at or above high: beta \[DW_E_AUDIT_FAILED\]/,
+    );
+    const reports = JSON.parse(r.stdout) as HostReport[];
+    const alpha = reports.find((x) => x.host === 'alpha');
+    const beta = reports.find((x) => x.host === 'beta');
+    assert.ok(alpha && beta);
+    const status = (rep: HostReport, id: string) => rep.findings.find((f) => f.id === id)?.status;
+    // API rules ran against the daemon behind alpha; file rules need the host itself.
+    assert.equal(status(alpha, 'container-privileged'), 'pass');
+    assert.equal(status(alpha, 'daemon-json-mode'), 'skip');
+    assert.equal(status(alpha, 'audit-input'), undefined);
+    assert.equal(status(beta, 'audit-input'), 'fail');
+
+    const table = await dw('hosts audit --fail-on none --timeout 3000');
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^HOST\s+ENDPOINT\s+FAIL/m);
+    assert.match(table.stdout, /^beta\s+tcp:\/\/127\.0\.0\.1:\d+\s+1\s+1 high.*audit-input/m);
   });
 });
