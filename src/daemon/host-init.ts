@@ -4,6 +4,9 @@
  * applied with a restart, and a real TLS connection with a fresh admin client certificate to prove
  * it; then how to connect. `--dry-run` prints the plan and changes nothing.
  */
+import { runAudit } from '../audit/audit.js';
+import { summaryLine } from '../audit/format/table.js';
+import { DEFAULT_SOCKET } from './host-state.js';
 import { promises as fs } from 'node:fs';
 import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
@@ -14,14 +17,7 @@ import { currentRecord } from '../pki/index-file.js';
 import { issueCertificate } from '../pki/issue.js';
 import { formatSan, isValidDnsName, parseSans } from '../pki/san.js';
 import { caExists, issuedFiles, loadIndex, NAME_PATTERN, type PassphraseSource } from '../pki/store.js';
-import {
-  backupFile,
-  ensureDir,
-  MODE_PRIVATE_DIR,
-  MODE_PRIVATE_FILE,
-  MODE_PUBLIC_FILE,
-  writeFileAtomic,
-} from '../store/atomic-write.js';
+import { backupFile, ensureDir, MODE_PRIVATE_DIR, writeFileAtomic } from '../store/atomic-write.js';
 import type { StatePaths } from '../store/paths.js';
 import { type ApplyResult, applyDaemonConfig, planApply, type VerifyCheck } from './apply.js';
 import { dialAddress, engineGet, probeTlsListener } from '../docker/engine-client.js';
@@ -206,9 +202,10 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
   const serverDir = issuedFiles(paths, serverName).dir;
   const adminDir = issuedFiles(paths, adminName).dir;
   const files: InstalledFile[] = [
-    { path: join(tlsDir, 'ca.pem'), mode: MODE_PUBLIC_FILE, from: join(serverDir, 'ca.pem') },
-    { path: join(tlsDir, 'cert.pem'), mode: MODE_PUBLIC_FILE, from: join(serverDir, 'cert.pem') },
-    { path: join(tlsDir, 'key.pem'), mode: MODE_PRIVATE_FILE, from: join(serverDir, 'key.pem') },
+    // Read-only, as CIS 3.10/3.12/3.14 ask (0444 certificates, 0400 key): root rewrites them by rename.
+    { path: join(tlsDir, 'ca.pem'), mode: 0o444, from: join(serverDir, 'ca.pem') },
+    { path: join(tlsDir, 'cert.pem'), mode: 0o444, from: join(serverDir, 'cert.pem') },
+    { path: join(tlsDir, 'key.pem'), mode: 0o400, from: join(serverDir, 'key.pem') },
   ];
   const connect = connectInstructions(sans, listen.port, adminDir, host);
   const applyBase = {
@@ -334,8 +331,15 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
     createdCa,
     apply,
     tls,
-    audit: 'not run: `dockward audit` is not part of this release yet',
+    audit: await auditSummary(options.host ?? `unix://${apply.sockets[0]?.path ?? DEFAULT_SOCKET}`),
   };
+}
+
+/** The audit of the freshly configured daemon, as one summary line (details: `dockward audit`). */
+async function auditSummary(host: string): Promise<string> {
+  const report = await runAudit({ kind: 'local', host });
+  const failing = report.findings.filter((f) => f.status === 'fail').map((f) => f.id);
+  return `${summaryLine(report.summary)}${failing.length > 0 ? `; failing: ${failing.join(', ')}` : ''} (details: dockward audit --host ${host})`;
 }
 
 /** Copies the server's ca.pem, cert.pem and key.pem into the TLS folder (0700), keeping a backup of any file it replaces. */

@@ -414,10 +414,12 @@ export class Gateway {
     }
     ctx.conn.active++;
     const done = () => this.complete(ctx);
-    const refusal =
-      this.stages.canonicalize(ctx, false) ??
-      (await this.readBodyForPolicy(ctx, req)) ??
-      this.stages.decide(ctx);
+    let refusal = this.stages.canonicalize(ctx, false);
+    // Only a policy that reads this endpoint's body costs a wait here (most requests have none).
+    if (!refusal && this.decider.needsBody(ctx.canonical!.route!.endpoint)) {
+      refusal = await this.readBodyForPolicy(ctx, req);
+    }
+    refusal ??= this.stages.decide(ctx);
     if (refusal) {
       await this.refuse(ctx, refusal);
       ctx.status = sendError(res, refusal);

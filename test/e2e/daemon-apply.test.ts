@@ -509,9 +509,16 @@ describe('dockward init on a real dockerd', { skip }, () => {
     // The server files, root-only, and never the CA key.
     assert.equal(statSync(tlsDir()).mode & 0o777, 0o700);
     assert.deepEqual(readdirSync(tlsDir()).sort(), ['ca.pem', 'cert.pem', 'key.pem']);
-    assert.equal(statSync(join(tlsDir(), 'ca.pem')).mode & 0o777, 0o644);
-    assert.equal(statSync(join(tlsDir(), 'cert.pem')).mode & 0o777, 0o644);
-    assert.equal(statSync(join(tlsDir(), 'key.pem')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(tlsDir(), 'ca.pem')).mode & 0o777, 0o444);
+    assert.equal(statSync(join(tlsDir(), 'cert.pem')).mode & 0o777, 0o444);
+    assert.equal(statSync(join(tlsDir(), 'key.pem')).mode & 0o777, 0o400);
+    // init ends with the audit of the daemon it configured: no TLS or listener rule fails.
+    const auditLine = /^ {2}audit {8}(.*)$/m.exec(res.stdout)?.[1] ?? '';
+    assert.match(auditLine, /^\d+ checks on local \(unix:\/\/.+\): \d+ pass/);
+    assert.doesNotMatch(
+      auditLine,
+      /tls-auth|tls-without-verify|tcp-without-tls|tlskey-mode|cert-san-mismatch/,
+    );
     const caKey = readFileSync(join(home(), 'pki', 'ca-key.pem'), 'utf8');
     for (const f of readdirSync(tlsDir())) assert.notEqual(readFileSync(join(tlsDir(), f), 'utf8'), caKey);
 

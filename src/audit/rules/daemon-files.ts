@@ -176,7 +176,7 @@ function present(facts: AuditFacts, spec: FileSpec): FileFact[] | RuleOutcome {
   return info(
     all.length > 0
       ? `not present: ${all.map((f) => f.path).join(', ')}`
-      : `no ${spec.label} on this target (not configured or not installed)`,
+      : `${cap(spec.label)}: not on this target (not configured or not installed)`,
   );
 }
 
@@ -288,8 +288,9 @@ function modeRule(spec: FileSpec): AuditRule {
   };
 }
 
+/** Capitalises "the ..." labels only: file names (docker.service, daemon.json) keep their case. */
 function cap(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  return text.startsWith('the ') ? `The ${text.slice(4)}` : text;
 }
 
 /** The 24 rules of CIS section 3, in benchmark order. */

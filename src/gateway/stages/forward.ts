@@ -37,7 +37,8 @@ export function createForwardStage(upstream: () => Upstream) {
       headers: withBodyLength(headers, ctx.body),
       setHost: false,
     });
-    upReq.setNoDelay(true);
+    // Nagle only matters on a TCP upstream (a unix socket has none).
+    if (up.requestOptions.socketPath === undefined) upReq.setNoDelay(true);
     upReq.on('error', (err) => {
       ctx.error = describeError(err);
       if (!res.headersSent) ctx.status = sendError(res, unreachable(err));
@@ -49,16 +50,21 @@ export function createForwardStage(upstream: () => Upstream) {
       res.writeHead(ctx.status, upRes.statusMessage, downstreamResponseHeaders(upRes.rawHeaders));
       // A stream (events, logs -f: no Content-Length) must show its headers before the first
       // event; a sized answer goes out with its body in one write.
-      if (upRes.headers['content-length'] === undefined) res.flushHeaders();
+      const length = upRes.headers['content-length'];
+      if (length === undefined) res.flushHeaders();
+      // The chunk that completes a sized body goes out with res.end(chunk): head, body and end
+      // then leave in one TLS record and one write(2) instead of two or three.
+      const expected = length === undefined ? -1 : Number(length);
       upRes.on('data', (chunk: Buffer) => {
         ctx.bytesOut += chunk.length;
-        if (!res.write(chunk)) {
-          upRes.pause();
-          res.once('drain', () => upRes.resume());
+        if (ctx.bytesOut === expected) {
+          res.end(chunk);
+          return;
         }
+        relay(chunk, upRes, res);
       });
       upRes.on('end', () => {
-        res.end();
+        if (!res.writableEnded) res.end();
         finish();
       });
       upRes.on('error', (err) => {
@@ -81,15 +87,51 @@ export function createForwardStage(upstream: () => Upstream) {
       upReq.end(ctx.body);
       return;
     }
+    const length = req.headers['content-length'];
+    if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
+      // No body (RFC 9112 §6.3): the request leaves now, head only, without waiting for 'end'.
+      upReq.end();
+      req.resume();
+      return;
+    }
+    let corked = false;
     req.on('data', (chunk: Buffer) => {
       ctx.bytesIn += chunk.length;
-      if (!upReq.write(chunk)) {
-        req.pause();
-        upReq.once('drain', () => req.resume());
+      // A TCP read decrypts into several 16 KiB TLS records, each its own 'data' event in the
+      // same tick: cork so that they leave upstream in one write(2), not one each.
+      if (!corked) {
+        corked = true;
+        upReq.cork();
+        process.nextTick(() => {
+          corked = false;
+          upReq.uncork();
+        });
       }
+      relay(chunk, req, upReq);
     });
     req.on('end', () => upReq.end());
   };
+}
+
+/**
+ * How much may wait in a writer's queue before its reader is paused. A 64 KiB chunk is already
+ * over a socket's 16 KiB high-water mark, so pausing whenever write() returns false stops and
+ * restarts the reader for every chunk of a `docker save` or `load`; this keeps it flowing with a
+ * bounded queue.
+ */
+const RELAY_QUEUE_BYTES = 1024 * 1024;
+
+/** Writes a body chunk on; pauses the source while the destination's queue is full. */
+function relay(
+  chunk: Buffer,
+  from: { pause(): unknown; resume(): unknown },
+  to: { write(c: Buffer): boolean; writableLength: number; once(e: 'drain', f: () => void): unknown },
+): void {
+  to.write(chunk);
+  if (to.writableLength >= RELAY_QUEUE_BYTES) {
+    from.pause();
+    to.once('drain', () => from.resume());
+  }
 }
 
 function withBodyLength(headers: string[], body: Buffer | undefined): string[] {
