@@ -4,7 +4,7 @@
  * failing `audit-input` finding (so a read error is never a silent pass), and a rule that throws
  * becomes a failing finding carrying the error.
  */
-import { closestName } from '../daemon/keys.js';
+import { closestName } from '../text/closest-name.js';
 import { DockwardError } from '../errors.js';
 import {
   type AuditFacts,

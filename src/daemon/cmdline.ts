@@ -8,6 +8,7 @@
  * Unknown flags are reported (dockerd itself would refuse to start) and parsing goes on; an
  * unknown flag never takes the next word, since its arity is unknown.
  */
+import { closestName } from '../text/closest-name.js';
 import {
   DAEMON_KEYS,
   DEFAULT_ENGINE_MAJOR,
@@ -16,7 +17,6 @@ import {
   type FlagSpec,
   type KeySpec,
   allFlagNames,
-  closestName,
   findFlag,
 } from './keys.js';
 

@@ -5,7 +5,6 @@ import {
   DAEMON_KEY_NAMES,
   DAEMON_KEYS,
   type DaemonConfig,
-  editDistance,
   findFlag,
   flagLabel,
   ignoredFlagNameKey,
@@ -57,12 +56,6 @@ describe('daemon.json key table', () => {
     assert.equal(suggestKey('live-restor'), 'live-restore');
     assert.equal(suggestKey('ICC'), 'icc');
     assert.equal(suggestKey('completely-unrelated-setting'), undefined);
-  });
-
-  it('counts a swap of two neighbouring letters as one edit', () => {
-    assert.equal(editDistance('tlsverify', 'tlsverfiy'), 1);
-    assert.equal(editDistance('', 'abc'), 3);
-    assert.equal(editDistance('kitten', 'sitting'), 3);
   });
 
   it('names the real key for a flag name dockerd accepts in the file but ignores', () => {

@@ -8,10 +8,10 @@
  * - `parseDaemonJson` throws one `DaemonConfigError` (code DW_E_INPUT) listing all errors, for
  *   callers that need a usable config or nothing.
  */
+import { closestName } from '../text/closest-name.js';
 import { isIP } from 'node:net';
 import { DockwardError } from '../errors.js';
 import {
-  closestName,
   DAEMON_KEYS,
   DEFAULT_ENGINE_MAJOR,
   type DaemonConfig,

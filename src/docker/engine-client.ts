@@ -3,7 +3,12 @@
  * `/_ping`, `/version`, `/info` over a unix socket or TCP+TLS, buffered GETs with a hard deadline.
  * The gateway's hot path uses its own streaming upstream (src/gateway/upstream.ts).
  */
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import {
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -41,6 +46,33 @@ export function describeEndpoint(endpoint: EngineEndpoint): string {
     : `tcp://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
 }
 
+/** A GET to the endpoint over the right transport (unix socket, plain TCP, or TLS with verification). */
+function openGet(
+  endpoint: EngineEndpoint,
+  path: string,
+  onResponse: (res: IncomingMessage) => void,
+): ClientRequest {
+  const base: RequestOptions = { method: 'GET', path, headers: { host: 'docker' }, agent: false };
+  if (endpoint.kind === 'unix') return httpRequest({ ...base, socketPath: endpoint.socketPath }, onResponse);
+  if (!endpoint.tls) return httpRequest({ ...base, host: endpoint.host, port: endpoint.port }, onResponse);
+  return httpsRequest(
+    {
+      ...base,
+      host: endpoint.host,
+      port: endpoint.port,
+      ca: endpoint.tls.ca,
+      ...(endpoint.tls.cert !== undefined ? { cert: endpoint.tls.cert } : {}),
+      ...(endpoint.tls.key !== undefined ? { key: endpoint.tls.key } : {}),
+      // SNI carries names only: for an IP, '' sends none (Node warns otherwise) and the
+      // certificate's IP SANs are checked against `host`. Left unset, the agent would take
+      // the Host header ("docker") as the name to verify.
+      servername: endpoint.tls.servername ?? (isIP(endpoint.host) !== 0 ? '' : endpoint.host),
+      rejectUnauthorized: true,
+    },
+    onResponse,
+  );
+}
+
 /** One GET with a deadline for the whole exchange; rejects on network or TLS errors. */
 export function engineGet(
   endpoint: EngineEndpoint,
@@ -48,7 +80,7 @@ export function engineGet(
   timeoutMs = 10_000,
 ): Promise<EngineResponse> {
   return new Promise((resolve, reject) => {
-    const onResponse = (res: IncomingMessage): void => {
+    const req = openGet(endpoint, path, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
@@ -56,30 +88,7 @@ export function engineGet(
         clearTimeout(timer);
         resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
       });
-    };
-    const base: RequestOptions = { method: 'GET', path, headers: { host: 'docker' } };
-    const req =
-      endpoint.kind === 'unix'
-        ? httpRequest({ ...base, socketPath: endpoint.socketPath }, onResponse)
-        : endpoint.tls
-          ? httpsRequest(
-              {
-                ...base,
-                host: endpoint.host,
-                port: endpoint.port,
-                ca: endpoint.tls.ca,
-                ...(endpoint.tls.cert !== undefined ? { cert: endpoint.tls.cert } : {}),
-                ...(endpoint.tls.key !== undefined ? { key: endpoint.tls.key } : {}),
-                // SNI carries names only: for an IP, '' sends none (Node warns otherwise) and the
-                // certificate's IP SANs are checked against `host`. Left unset, the agent would take
-                // the Host header ("docker") as the name to verify.
-                servername: endpoint.tls.servername ?? (isIP(endpoint.host) !== 0 ? '' : endpoint.host),
-                rejectUnauthorized: true,
-                agent: false,
-              },
-              onResponse,
-            )
-          : httpRequest({ ...base, host: endpoint.host, port: endpoint.port, agent: false }, onResponse);
+    });
     const timer = setTimeout(
       () =>
         req.destroy(new Error(`${path} on ${describeEndpoint(endpoint)}: no answer within ${timeoutMs} ms`)),
@@ -283,32 +292,10 @@ export function engineStream(
   connectTimeoutMs = 10_000,
 ): Promise<EngineStream> {
   return new Promise((resolve, reject) => {
-    const onResponse = (res: IncomingMessage): void => {
+    const req = openGet(endpoint, path, (res) => {
       clearTimeout(timer);
       resolve({ status: res.statusCode ?? 0, response: res, close: () => req.destroy() });
-    };
-    const base: RequestOptions = { method: 'GET', path, headers: { host: 'docker' }, agent: false };
-    const req =
-      endpoint.kind === 'unix'
-        ? httpRequest({ ...base, socketPath: endpoint.socketPath }, onResponse)
-        : endpoint.tls
-          ? httpsRequest(
-              {
-                ...base,
-                host: endpoint.host,
-                port: endpoint.port,
-                ca: endpoint.tls.ca,
-                ...(endpoint.tls.cert !== undefined ? { cert: endpoint.tls.cert } : {}),
-                ...(endpoint.tls.key !== undefined ? { key: endpoint.tls.key } : {}),
-                // SNI carries names only: for an IP, '' sends none (Node warns otherwise) and the
-                // certificate's IP SANs are checked against `host`. Left unset, the agent would take
-                // the Host header ("docker") as the name to verify.
-                servername: endpoint.tls.servername ?? (isIP(endpoint.host) !== 0 ? '' : endpoint.host),
-                rejectUnauthorized: true,
-              },
-              onResponse,
-            )
-          : httpRequest({ ...base, host: endpoint.host, port: endpoint.port }, onResponse);
+    });
     req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
     const timer = setTimeout(
       () =>

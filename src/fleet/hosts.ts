@@ -2,16 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { DockwardError } from '../errors.js';
 import { currentRecord } from '../pki/index-file.js';
-import { buildLeaf, validateIssue } from '../pki/issue.js';
-import {
-  issuedFiles,
-  loadCa,
-  loadIndex,
-  type PassphraseSource,
-  withPkiLock,
-  writeIndex,
-  writeIssued,
-} from '../pki/store.js';
+import { buildLeaf, recordIssued, validateIssue } from '../pki/issue.js';
+import { issuedFiles, loadCa, loadIndex, type PassphraseSource, withPkiLock } from '../pki/store.js';
 import type { StatePaths } from '../store/paths.js';
 import { dockerConfigDir, writeDockerContext } from './docker-context.js';
 import {
@@ -103,11 +95,7 @@ async function pendingIssued(
             hint: 'Run the command again.',
           });
         }
-        if (previous) previous.state = 'superseded';
-        const files = await writeIssued(paths, certName, pems, previous?.serial ?? 'previous');
-        index.certs.push(record);
-        await writeIndex(paths.index, index);
-        return files.dir;
+        return (await recordIssued(paths, index, record, pems)).dir;
       }),
   };
 }

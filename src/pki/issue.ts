@@ -127,14 +127,27 @@ export async function issueCertificate(
       days,
       keyType: options.keyType ?? 'ecdsa-p256',
     });
-    // A revoked certificate of the same name becomes history; its files are backed up by writeIssued.
-    const previous = currentRecord(index, options.name);
-    if (previous) previous.state = 'superseded';
-    const files = await writeIssued(paths, options.name, pems, previous?.serial ?? 'previous');
-    index.certs.push(record);
-    await writeIndex(paths.index, index);
-    return { record, files };
+    return { record, files: await recordIssued(paths, index, record, pems) };
   });
+}
+
+/**
+ * Saves a built certificate and records it in the index (caller holds the PKI lock and has
+ * checked the name is free). A revoked certificate of the same name becomes history; its files
+ * are backed up by writeIssued.
+ */
+export async function recordIssued(
+  paths: StatePaths,
+  index: PkiIndex,
+  record: CertRecord,
+  pems: Parameters<typeof writeIssued>[2],
+): Promise<Awaited<ReturnType<typeof writeIssued>>> {
+  const previous = currentRecord(index, record.name);
+  if (previous) previous.state = 'superseded';
+  const files = await writeIssued(paths, record.name, pems, previous?.serial ?? 'previous');
+  index.certs.push(record);
+  await writeIndex(paths.index, index);
+  return files;
 }
 
 function assertNameFree(index: PkiIndex, name: string): void {

@@ -3,10 +3,12 @@
  * reported with the file, line and column and a way to fix it; nothing half-valid is ever
  * returned. Evaluation is pure: a map lookup by endpoint name, then a few small closures.
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, } from 'yaml';
 import type { z } from 'zod';
 import { type Endpoint, ROUTES } from '../docker/endpoints/index.js';
 import { DockwardError } from '../errors.js';
+import { closestName } from '../text/closest-name.js';
+import { YamlLocator, type YamlPath } from '../text/yaml-locator.js';
 import { BUILTIN_POLICY_YAML } from './builtin-policy.js';
 import {
   type CompiledCondition,
@@ -43,56 +45,15 @@ export const BUILTIN_ROLE_NAMES = ['readonly', 'operator', 'admin'] as const;
 const ALWAYS_READ_BODY = new Set(['container.start']);
 const READS_SELECTOR = '@reads';
 
-type Path = (string | number)[];
+type Path = YamlPath;
 
 // --- locating problems in the YAML --------------------------------------------------------
 
-class Locator {
-  constructor(
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
-    readonly file: string,
-  ) {}
-
-  /** The node at a path, or the deepest existing ancestor; `key` points at a map key instead. */
-  private find(path: Path, key?: string): Node | undefined {
-    let node: unknown = this.doc.contents;
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
-        if (!pair) break;
-        node = pair.value ?? pair.key;
-      } else if (isSeq(node) && typeof seg === 'number' && node.items[seg]) {
-        node = node.items[seg];
-      } else break;
-    }
-    if (key !== undefined && isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-      if (pair && isScalar(pair.key)) return pair.key;
-    }
-    return (node as Node | null | undefined) ?? undefined;
-  }
-
-  /** True when the path exists in the document. */
-  has(path: Path): boolean {
-    let node: unknown = this.doc.contents;
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
-        if (!pair) return false;
-        node = pair.value;
-      } else if (isSeq(node) && typeof seg === 'number') {
-        node = node.items[seg];
-        if (!node) return false;
-      } else return false;
-    }
-    return true;
-  }
-
+class Locator extends YamlLocator {
   at(path: Path, message: string, hint?: string, key?: string): PolicyIssue {
     const node = this.find(path, key);
     const offset = node?.range?.[0] ?? 0;
-    const pos = this.lines.linePos(offset);
+    const pos = this.position(offset);
     return {
       file: this.file,
       line: pos.line,
@@ -110,32 +71,8 @@ function pathText(path: Path): string {
   return out || '(top level)';
 }
 
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i]![j] = Math.min(
-        d[i - 1]![j]! + 1,
-        d[i]![j - 1]! + 1,
-        d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
-      );
-  return d[a.length]![b.length]!;
-}
-
 /** The closest candidate, when it is close enough to be a typo. */
-export function suggest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = distance(word, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
+export const suggest = closestName;
 
 /** Which keys are allowed at a path (for unknown-key hints). */
 function keysAt(path: Path): readonly string[] {

@@ -14,7 +14,7 @@
  * line and column.
  */
 import { nameGlob } from '../../policy/glob.js';
-import { suggest } from '../../policy/compile.js';
+import { closestName as suggest } from '../../text/closest-name.js';
 import type { EventFields, FieldType, FieldValue } from './fields.js';
 
 /** A condition compiled to a test of one event. */

@@ -4,9 +4,10 @@
  * refuses the whole set: the monitor never runs half a rule set. docs/monitor-rules.md is the
  * reference.
  */
-import { isMap, isScalar, isSeq, LineCounter, type Document, type Node, parseDocument } from 'yaml';
+import { isScalar, LineCounter, type Document, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { suggest } from '../../policy/compile.js';
+import { closestName as suggest } from '../../text/closest-name.js';
+import { YamlLocator, type YamlPath } from '../../text/yaml-locator.js';
 import { DockwardError } from '../../errors.js';
 import { PRIORITIES, type Priority } from '../model.js';
 import { ConditionError, type ConditionScope, compileCondition, type Predicate } from './condition.js';
@@ -90,7 +91,7 @@ const ENTRY_KEYS: Record<string, readonly string[]> = {
 
 // --- locating problems --------------------------------------------------------------------
 
-type Path = (string | number)[];
+type Path = YamlPath;
 
 /** One problem, located in a file. */
 export interface RuleIssue {
@@ -101,49 +102,18 @@ export interface RuleIssue {
   hint?: string;
 }
 
-class Locator {
+class Locator extends YamlLocator {
   constructor(
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
+    doc: Document,
+    lines: LineCounter,
     private readonly text: string,
-    readonly file: string,
-  ) {}
-
-  private find(path: Path, key?: string): Node | undefined {
-    let node: unknown = this.doc.contents;
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
-        if (!pair) break;
-        node = pair.value ?? pair.key;
-      } else if (isSeq(node) && typeof seg === 'number' && node.items[seg]) {
-        node = node.items[seg];
-      } else break;
-    }
-    if (key !== undefined && isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-      if (pair && isScalar(pair.key)) return pair.key;
-    }
-    return (node as Node | null | undefined) ?? undefined;
-  }
-
-  has(path: Path): boolean {
-    let node: unknown = this.doc.contents;
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
-        if (!pair) return false;
-        node = pair.value;
-      } else if (isSeq(node) && typeof seg === 'number') {
-        node = node.items[seg];
-        if (!node) return false;
-      } else return false;
-    }
-    return true;
+    file: string,
+  ) {
+    super(doc, lines, file);
   }
 
   private issue(offset: number, message: string, hint?: string): RuleIssue {
-    const pos = this.lines.linePos(offset);
+    const pos = this.position(offset);
     return { file: this.file, line: pos.line, col: pos.col, message, ...(hint ? { hint } : {}) };
   }
 
