@@ -9,18 +9,11 @@ import { AuditLogWriter } from '../gateway/audit-log/writer.js';
 import { statePaths } from '../store/paths.js';
 import type { Alert } from './model.js';
 import { startMonitor } from './run.js';
+import { waitFor } from './test-support.js';
 
 const base = mkdtempSync(join(tmpdir(), 'dw-mon-run-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 const logger = pino({ level: 'silent' });
-
-async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const revoked = {
   type: 'connection',

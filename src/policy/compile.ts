@@ -3,12 +3,12 @@
  * reported with the file, line and column and a way to fix it; nothing half-valid is ever
  * returned. Evaluation is pure: a map lookup by endpoint name, then a few small closures.
  */
-import { LineCounter, parseDocument, } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type Endpoint, ROUTES } from '../docker/endpoints/index.js';
 import { DockwardError } from '../errors.js';
 import { closestName } from '../text/closest-name.js';
-import { YamlLocator, type YamlPath } from '../text/yaml-locator.js';
+import { unknownKeyIssues, YamlLocator, type YamlPath } from '../text/yaml-locator.js';
 import { BUILTIN_POLICY_YAML } from './builtin-policy.js';
 import {
   type CompiledCondition,
@@ -106,18 +106,7 @@ function zodIssues(loc: Locator, error: z.ZodError): PolicyIssue[] {
     const cond = conditionAt(path);
     const condHint = cond && CONDITION_FORMS[cond] ? `write it as ${CONDITION_FORMS[cond]}` : undefined;
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        const allowed = keysAt(path);
-        const close = suggest(key, allowed);
-        out.push(
-          loc.at(
-            path,
-            `unknown key "${key}"${close ? ` (did you mean "${close}"?)` : ''}`,
-            allowed.length > 0 ? `allowed here: ${allowed.join(', ')}` : undefined,
-            key,
-          ),
-        );
-      }
+      out.push(...unknownKeyIssues(loc, path, issue.keys, keysAt(path)));
       continue;
     }
     if (

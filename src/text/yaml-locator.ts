@@ -3,6 +3,7 @@
  * and the monitor's rule files both report `file:line:col` from the `yaml` package's node ranges.
  */
 import { type Document, isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import { closestName } from './closest-name.js';
 
 /** Keys and indexes from the document's root (`['rules', 2, 'condition']`). */
 export type YamlPath = (string | number)[];
@@ -53,4 +54,21 @@ export class YamlLocator {
   protected position(offset: number): { line: number; col: number } {
     return this.lines.linePos(offset);
   }
+}
+
+/**
+ * One issue for each unknown key a schema refused at a path, pointing at the key itself, with the
+ * closest allowed key as a "did you mean" and the allowed keys as the hint.
+ */
+export function unknownKeyIssues<I>(
+  loc: { at(path: YamlPath, message: string, hint?: string, key?: string): I },
+  path: YamlPath,
+  keys: readonly string[],
+  allowed: readonly string[],
+): I[] {
+  const hint = allowed.length > 0 ? `allowed here: ${allowed.join(', ')}` : undefined;
+  return keys.map((key) => {
+    const close = closestName(key, allowed);
+    return loc.at(path, `unknown key "${key}"${close ? ` (did you mean "${close}"?)` : ''}`, hint, key);
+  });
 }

@@ -78,6 +78,32 @@ async function makePki(home: string): Promise<{ server: string; client: string; 
   };
 }
 
+/**
+ * A private dockerd for one describe block, given a free loopback port for a tcp listener:
+ * `create` makes it and `prepare` starts it in before(); after() cleans it up even when
+ * `prepare` failed. `daemon()` and `port()` are for the block's tests.
+ */
+function dockerdPerSuite(
+  create: (port: number) => PrivateDockerd,
+  prepare: (dockerd: PrivateDockerd, port: number) => Promise<void>,
+): { daemon: () => PrivateDockerd; port: () => number } {
+  let dockerd: PrivateDockerd | undefined;
+  let port = 0;
+  before(async () => {
+    port = await freeLoopbackPort();
+    dockerd = create(port);
+    await prepare(dockerd, port);
+  });
+  after(() => dockerd?.cleanup());
+  return {
+    daemon: () => {
+      assert.ok(dockerd, 'dockerd was started in before()');
+      return dockerd;
+    },
+    port: () => port,
+  };
+}
+
 describe('dockward audit against real private dockerds', { skip }, () => {
   let work = '';
   let pki: { server: string; client: string; ca: string };
@@ -90,38 +116,32 @@ describe('dockward audit against real private dockerds', { skip }, () => {
   });
 
   describe('a daemon hardened with the seed 001 baseline and TLS (remote-tls)', () => {
-    let dockerd: PrivateDockerd | undefined;
-    let port = 0;
-    const daemon = (): PrivateDockerd => {
-      assert.ok(dockerd, 'dockerd was started in before()');
-      return dockerd;
-    };
-
-    before(async () => {
-      port = await freeLoopbackPort();
-      const dir = join(work, 'a');
-      mkdirSync(dir);
-      const configPath = join(dir, 'daemon.json');
-      dockerd = PrivateDockerd.create({ configFile: configPath, omitHostFlag: true });
-      // userns-remap: the remapped root must traverse every folder above the data-root.
-      chmodSync(dockerd.baseDir, 0o711);
-      const profile = buildProfile('remote-tls', {
-        certDir: pki.server,
-        listenAddress: '127.0.0.1',
-        port,
-        socketPath: dockerd.socketPath,
-      });
-      writeFileSync(configPath, `${JSON.stringify(profile.settings, null, 2)}\n`);
-      await dockerd.start();
-    });
-    after(() => dockerd?.cleanup());
+    const configPath = () => join(work, 'a', 'daemon.json');
+    const { daemon, port } = dockerdPerSuite(
+      () => {
+        mkdirSync(join(work, 'a'));
+        return PrivateDockerd.create({ configFile: configPath(), omitHostFlag: true });
+      },
+      async (dockerd, tcpPort) => {
+        // userns-remap: the remapped root must traverse every folder above the data-root.
+        chmodSync(dockerd.baseDir, 0o711);
+        const profile = buildProfile('remote-tls', {
+          certDir: pki.server,
+          listenAddress: '127.0.0.1',
+          port: tcpPort,
+          socketPath: dockerd.socketPath,
+        });
+        writeFileSync(configPath(), `${JSON.stringify(profile.settings, null, 2)}\n`);
+        await dockerd.start();
+      },
+    );
 
     it('has no failing finding in the daemon configuration, listeners or TLS, and the probe saw the TLS port refuse', async () => {
       const { report } = await auditJson(['--host', daemon().host, '--fail-on', 'none']);
       assert.deepEqual(failing(report, ['daemon-config', 'listeners', 'tls']), []);
       const verify = finding(report, 'tls-without-verify');
       assert.equal(verify.status, 'pass');
-      assert.match(verify.evidence.join('\n'), new RegExp(`127\\.0\\.0\\.1:${port}.*refused`));
+      assert.match(verify.evidence.join('\n'), new RegExp(`127\\.0\\.0\\.1:${port()}.*refused`));
       assert.equal(finding(report, 'tcp-without-tls').status, 'pass');
       assert.equal(finding(report, '2.7').status, 'pass');
       assert.equal(finding(report, '2.9').status, 'pass', 'userns-remap from the baseline');
@@ -167,7 +187,7 @@ describe('dockward audit against real private dockerds', { skip }, () => {
     it('audits the same daemon remotely over TLS with a client certificate: API rules run, file rules skip', async () => {
       const { report } = await auditJson([
         '--host',
-        `tcp://127.0.0.1:${port}`,
+        `tcp://127.0.0.1:${port()}`,
         '--tlscacert',
         join(pki.client, 'ca.pem'),
         '--tlscert',
@@ -189,33 +209,26 @@ describe('dockward audit against real private dockerds', { skip }, () => {
   });
 
   describe('a daemon with a plain tcp listener and created-only risky containers', () => {
-    let dockerd: PrivateDockerd | undefined;
-    let port = 0;
-    const daemon = (): PrivateDockerd => {
-      assert.ok(dockerd, 'dockerd was started in before()');
-      return dockerd;
-    };
-
-    before(async () => {
-      port = await freeLoopbackPort();
-      dockerd = PrivateDockerd.create({ extraArgs: ['-H', `tcp://127.0.0.1:${port}`] });
-      await dockerd.start();
-      await buildBusyboxImage(dockerd);
-      for (const args of [
-        ['create', '--name', 'priv', '--privileged', TEST_IMAGE],
-        ['create', '--name', 'sock', '-v', `${dockerd.socketPath}:/var/run/docker.sock`, TEST_IMAGE],
-      ]) {
-        const res = await runDocker(args, { env: dockerd.env });
-        assert.equal(res.code, 0, res.stderr);
-      }
-    });
-    after(() => dockerd?.cleanup());
+    const { daemon, port } = dockerdPerSuite(
+      (tcpPort) => PrivateDockerd.create({ extraArgs: ['-H', `tcp://127.0.0.1:${tcpPort}`] }),
+      async (dockerd) => {
+        await dockerd.start();
+        await buildBusyboxImage(dockerd);
+        for (const args of [
+          ['create', '--name', 'priv', '--privileged', TEST_IMAGE],
+          ['create', '--name', 'sock', '-v', `${dockerd.socketPath}:/var/run/docker.sock`, TEST_IMAGE],
+        ]) {
+          const res = await runDocker(args, { env: dockerd.env });
+          assert.equal(res.code, 0, res.stderr);
+        }
+      },
+    );
 
     it('fails tcp-without-tls: the loopback probe got "OK" from /_ping in plain HTTP', async () => {
       const { res, report } = await auditJson(['--host', daemon().host, '--fail-on', 'high']);
       const f = finding(report, 'tcp-without-tls');
       assert.equal(f.status, 'fail');
-      assert.match(f.evidence.join('\n'), new RegExp(`127\\.0\\.0\\.1:${port}.*plain HTTP`));
+      assert.match(f.evidence.join('\n'), new RegExp(`127\\.0\\.0\\.1:${port()}.*plain HTTP`));
       assert.equal(finding(report, '2.7').status, 'fail');
       assert.equal(res.code, 1, 'a critical failure with --fail-on high exits 1');
     });
@@ -237,7 +250,7 @@ describe('dockward audit against real private dockerds', { skip }, () => {
       await daemon().restart({
         extraArgs: [
           '-H',
-          `tcp://127.0.0.1:${port}`,
+          `tcp://127.0.0.1:${port()}`,
           '--tls',
           // dockerd >= 20.10 turns verification on with --tls alone, so turn it off explicitly.
           '--tlsverify=false',
@@ -250,7 +263,7 @@ describe('dockward audit against real private dockerds', { skip }, () => {
       const { report } = await auditJson(['--host', daemon().host, '--fail-on', 'none']);
       const f = finding(report, 'tls-without-verify');
       assert.equal(f.status, 'fail');
-      assert.match(f.evidence.join('\n'), new RegExp(`127\\.0\\.0\\.1:${port}`));
+      assert.match(f.evidence.join('\n'), new RegExp(`127\\.0\\.0\\.1:${port()}`));
       assert.equal(finding(report, 'tcp-without-tls').status, 'pass', 'it no longer answers plain HTTP');
     });
   });

@@ -2,11 +2,8 @@
 // log; alerts go to a local webhook receiver and local syslog listeners (UDP and TCP).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +11,12 @@ import { pino } from 'pino';
 import { openAuditSink } from '../../src/gateway/audit-file-sink.js';
 import type { AuditSink } from '../../src/gateway/audit-sink.js';
 import type { Alert } from '../../src/monitor/model.js';
+import {
+  SyslogTcpReceiver,
+  SyslogUdpReceiver,
+  WebhookReceiver,
+  waitFor as waitLong,
+} from '../../src/monitor/test-support.js';
 import { revokeCertificate } from '../../src/pki/revoke.js';
 import {
   DOCKWARD_ENTRY,
@@ -33,82 +36,8 @@ import { type GatewayFixture, makePki, startGateway } from './support/gateway-fi
 
 const skip = await e2eSkipReason();
 
-async function waitFor(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A webhook receiver on a fixed loopback port that can go down and come back. */
-class WebhookReceiver {
-  received: Alert[] = [];
-  private server: HttpServer | undefined;
-  constructor(readonly port: number) {}
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/alerts`;
-  }
-  async up(): Promise<void> {
-    const server = createHttpServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Alert);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.server = server;
-  }
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-/** Syslog listeners: one UDP socket, one TCP server with octet-counting framing. */
-class SyslogListeners {
-  udpMessages: string[] = [];
-  tcpMessages: string[] = [];
-  private udp: UdpSocket = createSocket('udp4');
-  private tcp: TcpServer | undefined;
-  private sockets = new Set<Socket>();
-  udpPort = 0;
-  tcpPort = 0;
-  async start(): Promise<void> {
-    this.udp.on('message', (m) => this.udpMessages.push(m.toString('utf8')));
-    await new Promise<void>((resolve) => this.udp.bind(0, '127.0.0.1', resolve));
-    this.udpPort = this.udp.address().port;
-    this.tcp = createTcpServer((socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      let buffer = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        buffer = Buffer.concat([buffer, chunk]);
-        for (;;) {
-          const sp = buffer.indexOf(0x20);
-          if (sp === -1) return;
-          const len = Number(buffer.subarray(0, sp).toString('ascii'));
-          if (buffer.length < sp + 1 + len) return;
-          this.tcpMessages.push(buffer.subarray(sp + 1, sp + 1 + len).toString('utf8'));
-          buffer = buffer.subarray(sp + 1 + len);
-        }
-      });
-    });
-    await new Promise<void>((resolve) => this.tcp!.listen(0, '127.0.0.1', resolve));
-    const addr = this.tcp.address();
-    this.tcpPort = typeof addr === 'object' && addr ? addr.port : 0;
-  }
-  async stop(): Promise<void> {
-    this.udp.close();
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
-  }
-}
+/** Waits as long as a dockerd round trip may take on a busy machine. */
+const waitFor = (cond: () => boolean, what: string) => waitLong(cond, what, 60_000);
 
 /** The alert JSON after the RFC 5424 header and structured data. */
 function syslogAlert(message: string): Alert {
@@ -214,7 +143,8 @@ describe('dockward monitor', { skip }, () => {
   let audit: AuditSink;
   let work: string;
   let receiver: WebhookReceiver;
-  const syslog = new SyslogListeners();
+  const syslogUdp = new SyslogUdpReceiver();
+  const syslogTcp = new SyslogTcpReceiver();
   let monitor: MonitorProcess;
   let admin: NodeJS.ProcessEnv;
   let metricsPort: number;
@@ -232,7 +162,8 @@ describe('dockward monitor', { skip }, () => {
     admin = gw.envFor('admin');
     receiver = new WebhookReceiver(await freeLoopbackPort());
     await receiver.up();
-    await syslog.start();
+    await syslogUdp.up();
+    await syslogTcp.up();
     metricsPort = await freeLoopbackPort();
     const rules = join(work, 'extra-rules.yaml');
     writeFileSync(rules, EXTRA_RULES);
@@ -250,9 +181,9 @@ describe('dockward monitor', { skip }, () => {
         '--sink',
         `webhook:${receiver.url}`,
         '--sink',
-        `syslog:udp://127.0.0.1:${syslog.udpPort}`,
+        `syslog:udp://127.0.0.1:${syslogUdp.port}`,
         '--sink',
-        `syslog:tcp://127.0.0.1:${syslog.tcpPort}?facility=local0`,
+        `syslog:tcp://127.0.0.1:${syslogTcp.port}?facility=local0`,
         '--sink',
         'stdout',
         '--json',
@@ -270,7 +201,8 @@ describe('dockward monitor', { skip }, () => {
   after(async () => {
     monitor?.kill();
     await receiver?.down();
-    await syslog.stop();
+    await syslogUdp.down();
+    await syslogTcp.down();
     await gw?.stop();
     await audit?.close();
     await dockerd?.cleanup();
@@ -400,13 +332,13 @@ describe('dockward monitor', { skip }, () => {
     }
     // The same alerts reached both syslog listeners, in RFC 5424 form.
     await waitFor(
-      () => syslog.udpMessages.length >= expected.length && syslog.tcpMessages.length >= expected.length,
+      () => syslogUdp.messages.length >= expected.length && syslogTcp.messages.length >= expected.length,
       'syslog',
     );
     const uuids = receiver.received.map((a) => a.uuid).sort();
-    assert.deepEqual(syslog.udpMessages.map((m) => syslogAlert(m).uuid).sort(), uuids);
-    assert.deepEqual(syslog.tcpMessages.map((m) => syslogAlert(m).uuid).sort(), uuids);
-    const priv = syslog.udpMessages.find((m) => syslogAlert(m).rule === 'Privileged container')!;
+    assert.deepEqual(syslogUdp.messages.map((m) => syslogAlert(m).uuid).sort(), uuids);
+    assert.deepEqual(syslogTcp.messages.map((m) => syslogAlert(m).uuid).sort(), uuids);
+    const priv = syslogUdp.messages.find((m) => syslogAlert(m).rule === 'Privileged container')!;
     assert.match(
       priv,
       /^<34>1 \S+ \S+ dockward \d+ alert \[dockward@32473 rule="Privileged container" priority="Critical" /,
@@ -417,7 +349,7 @@ describe('dockward monitor', { skip }, () => {
       metrics,
       /dockward_monitor_alerts_total\{rule="Privileged container",priority="Critical"\} 1/,
     );
-    const privTcp = syslog.tcpMessages.find((m) => syslogAlert(m).rule === 'Privileged container')!;
+    const privTcp = syslogTcp.messages.find((m) => syslogAlert(m).rule === 'Privileged container')!;
     assert.match(privTcp, /^<130>1 /); // local0 * 8 + critical
   });
 
@@ -429,7 +361,7 @@ describe('dockward monitor', { skip }, () => {
       await docker(['create', '--name', name, '--privileged', TEST_IMAGE], dockerd.env);
     }
     await waitFor(
-      () => syslog.udpMessages.filter((m) => /container=down\d/.test(syslogAlert(m).output)).length >= 3,
+      () => syslogUdp.messages.filter((m) => /container=down\d/.test(syslogAlert(m).output)).length >= 3,
       'the alerts at the other sinks',
     );
     await waitFor(

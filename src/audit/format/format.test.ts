@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { runRules } from '../engine.js';
 import type { AuditReport } from '../model.js';
-import { container, effective, factsWith, ok } from '../rules/test-support.js';
+import { container, effective, factsWith, file, ok } from '../rules/test-support.js';
 import { formatJson } from './json.js';
 import { formatJunit, xmlEscape } from './junit.js';
 import { formatSarif } from './sarif.js';
@@ -17,20 +17,7 @@ function sampleReport(): AuditReport {
   return runRules(
     factsWith({
       config: ok(effective({ hosts: ['tcp://0.0.0.0:2375'] })),
-      files: ok([
-        {
-          path: '/var/run/docker.sock',
-          role: 'docker.sock',
-          exists: true,
-          type: 'socket',
-          uid: 0,
-          gid: 999,
-          owner: 'root',
-          group: 'docker',
-          mode: 0o606,
-          acl: [],
-        },
-      ]),
+      files: ok([file({ mode: 0o606 })]),
       engine: ok({
         info: {},
         version: {},

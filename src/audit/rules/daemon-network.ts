@@ -7,6 +7,7 @@ import {
   HARDEN_BASELINE,
   pass,
   setting,
+  settingIs,
   factValue,
 } from './rule-support.js';
 
@@ -20,11 +21,7 @@ export const iccRestricted: AuditRule = {
     'With icc on, every container on the default bridge can reach every other one on any port; a compromised container can attack its neighbours.',
   remediation: daemonJsonFix({ icc: false }, HARDEN_BASELINE),
   needs: ['config'],
-  check(facts) {
-    const effective = factValue(facts.config);
-    const evidence = describeSetting(effective, 'icc');
-    return setting(effective, 'icc')?.value === false ? pass(evidence) : fail([evidence]);
-  },
+  check: settingIs('icc', false),
 };
 
 export const iptablesEnabled: AuditRule = {
@@ -81,9 +78,5 @@ export const userlandProxyDisabled: AuditRule = {
     'With hairpin NAT available, docker-proxy processes only add attack surface: one process per published port, with traffic that bypasses iptables accounting.',
   remediation: daemonJsonFix({ 'userland-proxy': false }),
   needs: ['config'],
-  check(facts) {
-    const effective = factValue(facts.config);
-    const evidence = describeSetting(effective, 'userland-proxy');
-    return setting(effective, 'userland-proxy')?.value === false ? pass(evidence) : fail([evidence]);
-  },
+  check: settingIs('userland-proxy', false),
 };

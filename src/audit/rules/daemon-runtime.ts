@@ -9,6 +9,7 @@ import {
   maybe,
   pass,
   setting,
+  settingIs,
   factValue,
   warn,
 } from './rule-support.js';
@@ -177,11 +178,7 @@ export const noNewPrivileges: AuditRule = {
     'no-new-privileges stops setuid binaries and file capabilities from raising privileges inside containers by default.',
   remediation: daemonJsonFix({ 'no-new-privileges': true }, HARDEN_BASELINE),
   needs: ['config'],
-  check(facts) {
-    const effective = factValue(facts.config);
-    const evidence = describeSetting(effective, 'no-new-privileges');
-    return setting(effective, 'no-new-privileges')?.value === true ? pass(evidence) : fail([evidence]);
-  },
+  check: settingIs('no-new-privileges', true),
 };
 
 export const liveRestore: AuditRule = {

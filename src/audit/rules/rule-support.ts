@@ -48,6 +48,15 @@ export function describeSetting(effective: EffectiveConfig, key: string): string
   return `${key}: ${shown} (${s.where})`;
 }
 
+/** A rule's check that passes when a daemon setting has exactly the value it asks for. */
+export function settingIs(key: string, wanted: unknown): (facts: AuditFacts) => RuleOutcome {
+  return (facts) => {
+    const effective = factValue(facts.config);
+    const evidence = describeSetting(effective, key);
+    return setting(effective, key)?.value === wanted ? pass(evidence) : fail([evidence]);
+  };
+}
+
 /** A tcp address dockerd serves, and where the configuration says so. */
 export interface TcpEndpoint {
   /** The address as dockerd binds it (`0.0.0.0`, `127.0.0.1`, `::`, or `` for every address). */

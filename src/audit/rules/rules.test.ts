@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { harden } from '../../daemon/harden.js';
 import { runRules } from '../engine.js';
-import type { AuditFacts, CertFact, FileFact, Finding } from '../model.js';
+import type { AuditFacts, CertFact, Finding } from '../model.js';
 import { ALL_RULES } from './index.js';
-import { container, effective, factsWith, NOW, ok } from './test-support.js';
+import { container, effective, factsWith, file, NOW, ok } from './test-support.js';
 
 function finding(facts: AuditFacts, id: string): Finding {
   const f = runRules(facts).findings.find((x) => x.id === id);
@@ -163,20 +163,6 @@ describe('listener rules', () => {
     assert.equal(finding(facts, 'tls-without-verify').status, 'fail');
     assert.equal(finding(facts, 'tcp-without-tls').status, 'pass');
   });
-});
-
-const file = (over: Partial<FileFact>): FileFact => ({
-  path: '/var/run/docker.sock',
-  role: 'docker.sock',
-  exists: true,
-  type: 'socket',
-  uid: 0,
-  gid: 999,
-  owner: 'root',
-  group: 'docker',
-  mode: 0o660,
-  acl: [],
-  ...over,
 });
 
 describe('daemon file rules', () => {

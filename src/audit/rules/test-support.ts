@@ -2,7 +2,7 @@
 import { parseDockerdArgs } from '../../daemon/cmdline.js';
 import { type EffectiveConfig, mergeEffectiveConfig } from '../../daemon/effective-config.js';
 import type { DaemonConfig } from '../../daemon/keys.js';
-import type { AuditFacts, ContainerFact, Fact } from '../model.js';
+import type { AuditFacts, ContainerFact, Fact, FileFact } from '../model.js';
 
 export const NOW = new Date('2025-06-01T00:00:00Z');
 
@@ -61,6 +61,23 @@ export function container(overrides: Partial<ContainerFact> = {}): ContainerFact
     capAdd: [],
     securityOpt: [],
     devices: [],
+    ...overrides,
+  };
+}
+
+/** A file as the collector reports it: by default the docker socket, root:docker 0660. */
+export function file(overrides: Partial<FileFact> = {}): FileFact {
+  return {
+    path: '/var/run/docker.sock',
+    role: 'docker.sock',
+    exists: true,
+    type: 'socket',
+    uid: 0,
+    gid: 999,
+    owner: 'root',
+    group: 'docker',
+    mode: 0o660,
+    acl: [],
     ...overrides,
   };
 }

@@ -59,6 +59,8 @@ const WORD_OPS = new Set([
   'glob',
   'exists',
 ]);
+/** Words of the condition language itself, which no list or macro may take as its name. */
+export const RESERVED_WORDS: ReadonlySet<string> = new Set([...KEYWORDS, ...WORD_OPS, 'true', 'false']);
 const SYMBOL_OPS = ['!=', '<=', '>=', '==', '=', '<', '>'];
 const STOP = /[\s()=,!<>"']/;
 

@@ -5,6 +5,7 @@
  * names against.
  */
 import { parseImageRef } from '../../policy/image-ref.js';
+import type { ConnectionRecord, RequestRecord } from '../../gateway/audit-log/record.js';
 import type { RawEvent } from '../model.js';
 
 export type FieldValue = string | number | boolean | string[];
@@ -236,6 +237,18 @@ function execFields(
   put(out, 'exec.healthcheck', health !== undefined && health.join('\0') === argv.join('\0'));
 }
 
+/** Who is on the other end: a request and a connection record both carry the client and its certificate. */
+function peerFields(out: Record<string, FieldValue>, r: RequestRecord | ConnectionRecord): void {
+  put(out, 'client.address', r.client.address);
+  put(out, 'client.port', r.client.port);
+  if (r.identity) {
+    put(out, 'user.identity', r.identity.cn);
+    put(out, 'user.ou', r.identity.ou ?? []);
+    put(out, 'user.serial', r.identity.serial);
+  }
+  put(out, 'conn.id', r.connId);
+}
+
 function dockerTime(time: number, timeNano: number | undefined): string {
   const ms = timeNano !== undefined ? Math.floor(timeNano / 1e6) : time * 1000;
   return new Date(ms).toISOString();
@@ -254,14 +267,7 @@ export function toFields(event: RawEvent): EventFields | undefined {
     put(out, 'evt.type', r.type);
     put(out, 'evt.time', r.time);
     if (r.type === 'request') {
-      put(out, 'client.address', r.client.address);
-      put(out, 'client.port', r.client.port);
-      if (r.identity) {
-        put(out, 'user.identity', r.identity.cn);
-        put(out, 'user.ou', r.identity.ou ?? []);
-        put(out, 'user.serial', r.identity.serial);
-      }
-      put(out, 'conn.id', r.connId);
+      peerFields(out, r);
       put(out, 'req.id', r.requestId);
       put(out, 'req.endpoint', r.endpoint ?? 'unknown');
       put(out, 'req.method', r.method);
@@ -282,14 +288,7 @@ export function toFields(event: RawEvent): EventFields | undefined {
       put(out, 'resp.hijacked', r.hijacked ?? false);
       put(out, 'resp.error', r.error);
     } else {
-      put(out, 'client.address', r.client.address);
-      put(out, 'client.port', r.client.port);
-      if (r.identity) {
-        put(out, 'user.identity', r.identity.cn);
-        put(out, 'user.ou', r.identity.ou ?? []);
-        put(out, 'user.serial', r.identity.serial);
-      }
-      put(out, 'conn.id', r.connId);
+      peerFields(out, r);
       put(out, 'conn.event', r.event);
       put(out, 'conn.reason', r.reason);
       put(out, 'conn.tls_version', r.tlsVersion);

@@ -7,10 +7,16 @@
 import { isScalar, LineCounter, type Document, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { closestName as suggest } from '../../text/closest-name.js';
-import { YamlLocator, type YamlPath } from '../../text/yaml-locator.js';
+import { unknownKeyIssues, YamlLocator, type YamlPath } from '../../text/yaml-locator.js';
 import { DockwardError } from '../../errors.js';
 import { PRIORITIES, type Priority } from '../model.js';
-import { ConditionError, type ConditionScope, compileCondition, type Predicate } from './condition.js';
+import {
+  ConditionError,
+  type ConditionScope,
+  compileCondition,
+  type Predicate,
+  RESERVED_WORDS,
+} from './condition.js';
 import { DEFAULT_RULES_FILE, DEFAULT_RULES_YAML } from './default-rules.js';
 import { type EventFields, FIELDS, type FieldValue } from './fields.js';
 
@@ -164,17 +170,7 @@ function zodIssues(loc: Locator, base: Path, kind: string, error: z.ZodError): R
     if (issue.code === 'unrecognized_keys') {
       const last = [...rel].reverse().find((s): s is string => typeof s === 'string');
       const allowed = ENTRY_KEYS[rel.length === 0 ? kind : (last ?? kind)] ?? [];
-      for (const key of issue.keys) {
-        const close = suggest(key, allowed);
-        out.push(
-          loc.at(
-            path,
-            `unknown key "${key}"${close ? ` (did you mean "${close}"?)` : ''}`,
-            allowed.length > 0 ? `allowed here: ${allowed.join(', ')}` : undefined,
-            key,
-          ),
-        );
-      }
+      out.push(...unknownKeyIssues(loc, path, issue.keys, allowed));
       continue;
     }
     const name = rel[rel.length - 1];
@@ -220,21 +216,6 @@ class Drafts {
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED = new Set([
-  'and',
-  'or',
-  'not',
-  'in',
-  'pmatch',
-  'contains',
-  'icontains',
-  'startswith',
-  'endswith',
-  'glob',
-  'exists',
-  'true',
-  'false',
-]);
 
 function readFile(text: string, file: string, drafts: Drafts): void {
   const lines = new LineCounter();
@@ -296,7 +277,7 @@ function readFile(text: string, file: string, drafts: Drafts): void {
         continue;
       }
       const { list, items, append } = parsed.data;
-      if (!NAME.test(list) || RESERVED.has(list)) {
+      if (!NAME.test(list) || RESERVED_WORDS.has(list)) {
         drafts.issues.push(
           loc.at([...base, 'list'], `"${list}" is not a valid list name`, 'use letters, digits and _'),
         );
@@ -313,7 +294,7 @@ function readFile(text: string, file: string, drafts: Drafts): void {
         continue;
       }
       const { macro, condition } = parsed.data;
-      if (!NAME.test(macro) || RESERVED.has(macro)) {
+      if (!NAME.test(macro) || RESERVED_WORDS.has(macro)) {
         drafts.issues.push(
           loc.at([...base, 'macro'], `"${macro}" is not a valid macro name`, 'use letters, digits and _'),
         );

@@ -94,14 +94,15 @@ export function at(seconds: number): string {
   return new Date(T0 + seconds * 1000).toISOString();
 }
 
+/** The hash-chain fields every record carries: the next sequence number, a fixed time and hashes. */
+function chained(): { v: 1; seq: number; time: string; prev: string; hash: string } {
+  return { v: 1, seq: seq++, time: at(0), prev: HASH, hash: HASH };
+}
+
 /** A request decision record as the gateway writes it. */
 export function requestRecord(overrides: Partial<RequestRecord> = {}): RawEvent {
   const record: RequestRecord = {
-    v: 1,
-    seq: seq++,
-    time: at(0),
-    prev: HASH,
-    hash: HASH,
+    ...chained(),
     type: 'request',
     requestId: `req-${seq}`,
     connId: '7',
@@ -122,11 +123,7 @@ export function requestRecord(overrides: Partial<RequestRecord> = {}): RawEvent 
 /** A connection record as the gateway writes it. */
 export function connectionRecord(overrides: Partial<ConnectionRecord> = {}): RawEvent {
   const record: ConnectionRecord = {
-    v: 1,
-    seq: seq++,
-    time: at(0),
-    prev: HASH,
-    hash: HASH,
+    ...chained(),
     type: 'connection',
     connId: String(seq),
     event: 'accepted',

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isDockwardError } from '../../errors.js';
 import type { Alert } from '../model.js';
+import { SyslogTcpReceiver, SyslogUdpReceiver, WebhookReceiver, waitFor } from '../test-support.js';
 import { FileSink } from './file.js';
 import { parseSinkSpec } from './index.js';
 import { StdoutSink } from './stdout.js';
@@ -37,46 +35,6 @@ function alert(n: number, extra: Partial<Alert> = {}): Alert {
     hostname: 'mon-host',
     ...extra,
   };
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A webhook receiver on a fixed loopback port that can be taken down and brought back. */
-class Receiver {
-  received: Alert[] = [];
-  private server: Server | undefined;
-  constructor(public port = 0) {}
-  async up(): Promise<void> {
-    const server = createHttpServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on('end', () => {
-        this.received.push(JSON.parse(body) as Alert);
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/hook`;
-  }
 }
 
 describe('parsing --sink', () => {
@@ -152,7 +110,7 @@ describe('the stdout and file sinks', () => {
 
 describe('the webhook sink', () => {
   it('posts alerts as falcosidekick JSON in order', async () => {
-    const receiver = new Receiver();
+    const receiver = new WebhookReceiver();
     await receiver.up();
     const sink = await WebhookSink.open({ url: receiver.url, spoolDir: folder() });
     for (let i = 1; i <= 5; i++) await sink.deliver(alert(i));
@@ -166,7 +124,7 @@ describe('the webhook sink', () => {
   });
 
   it('spools while the receiver is down and delivers every alert exactly once, in order, when it is back', async () => {
-    const receiver = new Receiver();
+    const receiver = new WebhookReceiver();
     await receiver.up();
     const url = receiver.url;
     const port = receiver.port;
@@ -177,7 +135,7 @@ describe('the webhook sink', () => {
     await waitFor(() => sink.failures >= 3, 'a few failed attempts');
     assert.equal(sink.pending, 6);
     assert.equal(readdirSync(sink.dir).filter((f) => f.endsWith('.json') && f !== 'cursor.json').length, 6);
-    const back = new Receiver(port);
+    const back = new WebhookReceiver(port);
     await back.up();
     for (let i = 7; i <= 9; i++) await sink.deliver(alert(i));
     await sink.drained();
@@ -191,7 +149,7 @@ describe('the webhook sink', () => {
   });
 
   it('keeps undelivered alerts across a restart and sends only those, once', async () => {
-    const receiver = new Receiver();
+    const receiver = new WebhookReceiver();
     await receiver.up();
     const spoolDir = folder();
     const first = await WebhookSink.open({
@@ -213,7 +171,7 @@ describe('the webhook sink', () => {
       receiver.received.map((a) => a.output_fields['n']),
       [1, 2],
     );
-    const back = new Receiver(port);
+    const back = new WebhookReceiver(port);
     await back.up();
     const second = await WebhookSink.open({ url, spoolDir, initialBackoffMs: 20 });
     await second.deliver(alert(5));
@@ -252,55 +210,35 @@ describe('the syslog sink', () => {
   });
 
   it('sends one datagram per alert over UDP', async () => {
-    const server = createSocket('udp4');
-    const got: string[] = [];
-    server.on('message', (m) => got.push(m.toString('utf8')));
-    await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
-    const port = server.address().port;
-    const sink = new SyslogSink({ target: parseSyslogUrl(`udp://127.0.0.1:${port}?facility=local0`) });
+    const receiver = new SyslogUdpReceiver();
+    await receiver.up();
+    const got = receiver.messages;
+    const sink = new SyslogSink({
+      target: parseSyslogUrl(`udp://127.0.0.1:${receiver.port}?facility=local0`),
+    });
     await sink.deliver(alert(1, { priority: 'Critical' }));
     await sink.deliver(alert(2, { priority: 'Notice' }));
     await waitFor(() => got.length >= 2, 'two datagrams');
     await sink.close();
-    server.close();
+    await receiver.down();
     assert.match(got[0]!, /^<130>1 /); // local0 (16) * 8 + critical (2)
     assert.match(got[1]!, /^<133>1 /); // + notice (5)
     assert.equal(JSON.parse(got[1]!.slice(got[1]!.indexOf('] ') + 2)).uuid, alert(2).uuid);
   });
 
   it('sends octet-counted frames over TCP and reconnects to a receiver that restarted', async () => {
-    const frames: string[] = [];
-    const open = new Set<import('node:net').Socket>();
-    const listen = (port: number) => {
-      let buffer = Buffer.alloc(0);
-      const server = createTcpServer((socket) => {
-        open.add(socket);
-        socket.on('close', () => open.delete(socket));
-        socket.on('data', (chunk: Buffer) => {
-          buffer = Buffer.concat([buffer, chunk]);
-          for (;;) {
-            const sp = buffer.indexOf(0x20);
-            if (sp === -1) break;
-            const len = Number(buffer.subarray(0, sp).toString('ascii'));
-            if (buffer.length < sp + 1 + len) break;
-            frames.push(buffer.subarray(sp + 1, sp + 1 + len).toString('utf8'));
-            buffer = buffer.subarray(sp + 1 + len);
-          }
-        });
-      });
-      return new Promise<ReturnType<typeof createTcpServer>>((resolve) =>
-        server.listen(port, '127.0.0.1', () => resolve(server)),
-      );
-    };
-    let server = await listen(0);
-    const port = (server.address() as AddressInfo).port;
-    const sink = new SyslogSink({ target: parseSyslogUrl(`tcp://127.0.0.1:${port}`), initialBackoffMs: 20 });
+    const receiver = new SyslogTcpReceiver();
+    await receiver.up();
+    const frames = receiver.messages;
+    const sink = new SyslogSink({
+      target: parseSyslogUrl(`tcp://127.0.0.1:${receiver.port}`),
+      initialBackoffMs: 20,
+    });
     await sink.deliver(alert(1, { output: 'multi\nline' }));
     await waitFor(() => frames.length >= 1, 'the first frame');
     // The receiver restarts: its connections are cut, the port is reused.
-    for (const s of open) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    server = await listen(port);
+    await receiver.down();
+    await receiver.up();
     // The first write after the restart may land on the dead socket; keep sending until one arrives.
     let n = 2;
     while (frames.length < 2 && n < 50) {
@@ -308,7 +246,7 @@ describe('the syslog sink', () => {
       await new Promise((r) => setTimeout(r, 30));
     }
     await sink.close();
-    server.close();
+    await receiver.down();
     assert.ok(frames.length >= 2, 'a frame arrived after the restart');
     assert.match(frames[0]!, /^<34>1 .* \{.*"output":"multi\\nline"/);
   });

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { AuditLogWriter } from '../../gateway/audit-log/writer.js';
 import { sampleRecord, tempDir } from '../../gateway/audit-log/test-support.js';
 import type { RawEvent } from '../model.js';
+import { waitFor } from '../test-support.js';
 import { AuditLogSource } from './audit-log.js';
 
 const dirs: string[] = [];
@@ -17,15 +18,6 @@ function folder(): string {
   const d = tempDir('dw-mon-audit-');
   dirs.push(d);
   return d;
-}
-
-/** Polls until `cond` holds; fails after `ms` (a bound on waiting, not a speed assertion). */
-async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function seqs(events: RawEvent[]): number[] {
