@@ -16,6 +16,8 @@ export interface LoadSpec {
   warmupMs: number;
   /** For https: ca.pem, cert.pem, key.pem of the client. */
   tlsDir?: string;
+  /** Also return every latency (ms), so that several clients' runs can be merged. */
+  samples?: boolean;
 }
 
 /** What one run measured; latencies in milliseconds, CPU in milliseconds of user+system time. */
@@ -28,6 +30,7 @@ export interface LoadResult {
   p50: number;
   p99: number;
   clientCpuMs: number;
+  latencies?: number[];
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -129,6 +132,7 @@ export async function runLoad(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     clientCpuMs: (cpu.user + cpu.system) / 1000,
+    ...(spec.samples ? { latencies: latencies.map((l) => Math.round(l * 1000) / 1000) } : {}),
   };
 }
 

@@ -10,6 +10,9 @@ function fmt(n: number): string {
 }
 
 function verdict(f: BenchFigure): string {
+  if (f.ratioTarget !== undefined && f.ratio !== undefined) {
+    return `≥ ${f.ratioTarget}× native TLS: ${f.ratio >= f.ratioTarget ? 'met' : 'MISSED'} (${f.ratio.toFixed(2)}×)`;
+  }
   if (!f.target) return '';
   const v = f.summary.median;
   const ok = f.target.op === '<' ? v < f.target.value : v >= f.target.value;
@@ -20,6 +23,8 @@ const figures: BenchFigure[] = [];
 figures.push(...(await benchPki()));
 figures.push(...(await benchPolicy()));
 figures.push(...(await benchAuditLog()));
+figures.push(...(await (await import('./fleet.js')).benchFleet()));
+figures.push(...(await (await import('./audit.js')).benchAudit()));
 figures.push(...(await (await import('./gateway.js')).benchGateway()));
 
 const lines = [

@@ -1,0 +1,103 @@
+// The gateway's memory: RSS when idle, and with 1,000 idle keep-alive TLS connections (each has
+// done its mTLS handshake and one GET /_ping, then stays open, as idle docker CLIs and SDK
+// clients would). The connections are opened from this process, a few at a time.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { BenchFigure } from './pki.js';
+import { type Rig, rssOf } from './rig.js';
+
+const CONNECTIONS = Number(process.env['DW_BENCH_IDLE_CONNS'] ?? 1000);
+const PARALLEL = 16;
+const STEP_TIMEOUT_MS = 10_000;
+const MB = 1e6;
+
+/** Opens one mTLS connection, sends one GET /_ping, reads the answer, and leaves it open. */
+function openIdle(port: number, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, ...tls, ALPNProtocols: ['http/1.1'] }, () => {
+      s.write('GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n');
+    });
+    let got = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('idle connection: no answer'));
+    }, STEP_TIMEOUT_MS);
+    const onData = (c: Buffer) => {
+      got += c.toString('latin1');
+      if (got.includes('\r\n\r\n') && got.endsWith('OK')) {
+        clearTimeout(timer);
+        s.off('data', onData);
+        resolve(s);
+      }
+    };
+    s.on('data', onData);
+    s.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Gateway RSS idle and with CONNECTIONS idle TLS connections (target ≤ 100 MB). */
+export async function benchIdleConnections(rig: Rig): Promise<BenchFigure[]> {
+  const pid = rig.gateway.pid;
+  const tls = {
+    ca: readFileSync(join(rig.clientTlsDir, 'ca.pem')),
+    cert: readFileSync(join(rig.clientTlsDir, 'cert.pem')),
+    key: readFileSync(join(rig.clientTlsDir, 'key.pem')),
+  };
+  // After the load runs the heap is large; let the gateway's idle GC settle first.
+  await sleep(3_000);
+  const idle = rssOf(pid);
+  const sockets: TLSSocket[] = [];
+  let failures = 0;
+  let firstError: string | undefined;
+  const t0 = performance.now();
+  try {
+    let next = 0;
+    const opener = async () => {
+      while (next < CONNECTIONS) {
+        next++;
+        try {
+          sockets.push(await openIdle(rig.gateway.port, tls));
+        } catch (err) {
+          failures++;
+          firstError ??= (err as Error).message;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, opener));
+    const openSecs = (performance.now() - t0) / 1000;
+    await sleep(2_000);
+    const loaded = rssOf(pid);
+    const alive = sockets.filter((s) => !s.destroyed).length;
+    console.error(
+      `bench/idle: gateway RSS idle ${(idle / MB).toFixed(1)} MB; with ${alive} idle TLS connections ${(loaded / MB).toFixed(1)} MB (opened in ${openSecs.toFixed(1)} s, ${failures} failed${firstError ? `: ${firstError}` : ''})`,
+    );
+    console.log(
+      `\n### Gateway memory\n\n| state | RSS MB | target |\n| --- | ---: | --- |\n| idle | ${(idle / MB).toFixed(1)} | — |\n| ${alive} idle keep-alive TLS connections | ${(loaded / MB).toFixed(1)} | ≤ 100 MB: ${loaded <= 100 * MB ? 'met' : 'MISSED'} |\n`,
+    );
+    const one = (v: number) => ({ n: 1, median: v, p99: v, min: v, max: v });
+    return [
+      {
+        id: 'gateway.rss.idle',
+        label: 'gateway RSS, idle',
+        unit: 'MB',
+        summary: one(idle / MB),
+        path: 'gateway',
+      },
+      {
+        id: 'gateway.rss.idle-connections',
+        label: `gateway RSS with ${alive} idle TLS connections (${failures} failed to open)`,
+        unit: 'MB',
+        summary: one(loaded / MB),
+        target: { op: '<', value: 100 },
+        path: 'gateway',
+      },
+    ];
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+}
