@@ -1,6 +1,8 @@
 import { Command } from 'commander';
+import { DockwardError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { openAuditSink } from '../gateway/audit-file-sink.js';
+import { openAuditLog } from '../gateway/audit-file-sink.js';
+import { NULL_AUDIT_SINK } from '../gateway/audit-sink.js';
 import { runGateway } from '../gateway/run.js';
 import { collect, contextOf } from './context.js';
 import { loadPolicyDecider } from './policy.js';
@@ -15,6 +17,7 @@ interface GatewayFlags {
   policy?: string;
   allow: string[];
   auditLog?: string;
+  auditFeed?: string;
   metrics?: string;
   closeRevoked?: boolean;
   headersTimeout: string;
@@ -45,6 +48,10 @@ export function gatewayCommand(): Command {
     )
     .option('--audit-log <file>', 'hash-chained JSON-lines audit log of every request and connection')
     .option(
+      '--audit-feed <path>',
+      'also stream each audit record live on this unix socket (mode 0600; needs --audit-log)',
+    )
+    .option(
       '--metrics <host:port>',
       'serve Prometheus /metrics and /healthz here (plain HTTP: keep it on loopback)',
     )
@@ -56,8 +63,14 @@ export function gatewayCommand(): Command {
     )
     .action(async (opts: GatewayFlags, cmd: Command) => {
       const { paths } = contextOf(cmd);
+      if (opts.auditFeed && !opts.auditLog) {
+        throw new DockwardError('DW_E_USAGE', '--audit-feed needs --audit-log', {
+          hint: 'The feed streams the records the audit log gets: pass --audit-log FILE too.',
+        });
+      }
       const logger = createLogger();
-      const audit = await openAuditSink(opts.auditLog, logger);
+      const log = opts.auditLog ? await openAuditLog(opts.auditLog, logger) : undefined;
+      const audit = log?.sink ?? NULL_AUDIT_SINK;
       const running = await runGateway(
         paths,
         {
@@ -65,6 +78,7 @@ export function gatewayCommand(): Command {
           upstream: opts.upstream,
           allow: opts.allow,
           audit,
+          ...(opts.auditFeed && log ? { auditFeed: { path: opts.auditFeed, writer: log.writer } } : {}),
           headersTimeoutMs: Number(opts.headersTimeout),
           ...(opts.upstreamTlsDir ? { upstreamTlsDir: opts.upstreamTlsDir } : {}),
           ...(opts.tlsDir ? { tlsDir: opts.tlsDir } : {}),
@@ -77,7 +91,10 @@ export function gatewayCommand(): Command {
         },
         logger,
         cliPassphraseSource(),
-      );
+      ).catch(async (err: unknown) => {
+        await audit.close(); // releases the log's lock at once
+        throw err;
+      });
       await waitForStopSignal();
       logger.info('stopping: draining requests in flight');
       await running.stop();

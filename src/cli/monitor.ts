@@ -7,6 +7,7 @@ import { waitForStopSignal } from './gateway.js';
 
 interface MonitorFlags {
   auditLog: string[];
+  auditFeed: string[];
   docker: string[];
   tlscacert?: string;
   tlscert?: string;
@@ -24,6 +25,8 @@ interface MonitorFlags {
 const HELP = `
 Sources (repeatable, at least one):
   --audit-log FILE        the gateway's audit log, followed across rotation
+  --audit-feed URL        a running gateway's live feed, unix:///PATH (the socket of
+                          \`dockward gateway --audit-feed PATH\`); reconnects when it restarts
   --docker URL|HOST       unix:///var/run/docker.sock, tcp://HOST:2376 (with --tlscacert,
                           --tlscert, --tlskey) or the name of a \`dockward hosts\` entry
 
@@ -37,6 +40,7 @@ Sinks (repeatable; default stdout):
 
 Examples:
   dockward monitor --audit-log ~/.dockward/audit/gateway.log --docker unix:///var/run/docker.sock
+  dockward monitor --audit-feed unix:///run/dockward/audit.sock --sink syslog:udp://127.0.0.1:514
   dockward monitor --docker web1 --rules my-rules.yaml --sink webhook:http://127.0.0.1:2801/
 
 SIGTERM or SIGINT stops it, after the sinks are flushed. docs/monitor.md has the details.
@@ -48,6 +52,12 @@ export function monitorCommand(): Command {
       'Detect risky Docker API use: rules over the gateway audit log and Docker events, alerts to stdout, files, webhooks or syslog.',
     )
     .option('--audit-log <file>', "follow the gateway's audit log (repeatable)", collect, [])
+    .option(
+      '--audit-feed <url>',
+      "follow a running gateway's live audit feed, unix:///PATH (repeatable)",
+      collect,
+      [],
+    )
     .option(
       '--docker <url>',
       'follow the events of a daemon: unix://, tcp:// or a hosts name (repeatable)',
@@ -71,7 +81,7 @@ export function monitorCommand(): Command {
     )
     .option(
       '--reconnect-delay <ms>',
-      'first delay before reconnecting to a daemon; doubles up to 30 s',
+      'first delay before reconnecting to a daemon or an audit feed; doubles up to 30 s',
       '250',
     )
     .addHelpText('after', HELP)
@@ -92,6 +102,7 @@ export function monitorCommand(): Command {
         paths,
         {
           auditLogs: opts.auditLog,
+          auditFeeds: opts.auditFeed,
           dockers: opts.docker,
           dockerTls: {
             ...(opts.tlscacert ? { ca: opts.tlscacert } : {}),

@@ -79,10 +79,18 @@ export function auditSinkFor(writer: AuditLogWriter, logger?: Logger): AuditSink
 /** The audit sink for --audit-log FILE, or none (the gateway warns at start-up). */
 export async function openAuditSink(path: string | undefined, logger: Logger): Promise<AuditSink> {
   if (!path) return NULL_AUDIT_SINK;
+  return (await openAuditLog(path, logger)).sink;
+}
+
+/** Opens --audit-log FILE: the writer (for the live feed) and the sink over it. */
+export async function openAuditLog(
+  path: string,
+  logger: Logger,
+): Promise<{ writer: AuditLogWriter; sink: AuditSink }> {
   const writer = await AuditLogWriter.open(path, {
     onError: (err) =>
       logger.error({ err: err.message }, 'the audit log failed: requests are refused from now on'),
   });
   logger.info({ path, seq: writer.opened.seq }, 'audit log open');
-  return auditSinkFor(writer, logger);
+  return { writer, sink: auditSinkFor(writer, logger) };
 }

@@ -43,6 +43,16 @@ export class GatewayMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly feedClients = new Gauge({
+    name: 'dockward_audit_feed_clients',
+    help: 'Clients connected to the live audit feed (--audit-feed) now.',
+    registers: [this.registry],
+  });
+  readonly feedOverflows = new Counter({
+    name: 'dockward_audit_feed_overflows_total',
+    help: 'Audit feed clients disconnected for falling more than 1 MiB behind.',
+    registers: [this.registry],
+  });
 }
 
 /** Maps an OpenSSL/Node verification error to a bounded reason label. */

@@ -8,6 +8,7 @@ import type { StatePaths } from '../store/paths.js';
 import { DockwardError } from '../errors.js';
 import type { Decider } from '../policy/decision.js';
 import { builtinDecider } from '../policy/builtin-roles.js';
+import { AuditFeedServer, type AuditFeedWriter } from './audit-feed.js';
 import type { AuditSink } from './audit-sink.js';
 import { Gateway } from './gateway.js';
 import { GatewayMetrics, startMetricsServer } from './metrics.js';
@@ -25,6 +26,8 @@ export interface RunGatewayOptions {
   closeRevoked?: boolean;
   headersTimeoutMs?: number;
   audit: AuditSink;
+  /** Serve the live audit feed on this unix socket, from the writer behind `audit`. */
+  auditFeed?: { path: string; writer: AuditFeedWriter };
   loadDecider?: () => Promise<Decider>;
   extraWatch?: string[];
 }
@@ -71,6 +74,10 @@ export async function runGateway(
   const crl = options.crl ?? ((await pathExists(paths.crl)) && !options.tlsDir ? paths.crl : undefined);
   const tls = tlsFilesIn(tlsDir, crl);
   const metrics = new GatewayMetrics();
+  // The feed first: a path in the way is a usage error, found before the gateway listens.
+  const feed = options.auditFeed
+    ? await AuditFeedServer.start({ ...options.auditFeed, logger, metrics })
+    : undefined;
   const gateway = await Gateway.start({
     listenHost: listen.host,
     listenPort: listen.port,
@@ -87,6 +94,9 @@ export async function runGateway(
     watchFiles: [tls.ca, tls.cert, tls.key, ...(crl ? [crl] : []), ...(options.extraWatch ?? [])],
     closeRevoked: options.closeRevoked === true,
     ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
+  }).catch(async (err: unknown) => {
+    await feed?.close();
+    throw err;
   });
   const metricsServer = metricsAt
     ? await startMetricsServer(metrics, metricsAt.host, metricsAt.port, () => gateway.health())
@@ -100,6 +110,8 @@ export async function runGateway(
       process.off('SIGHUP', onHup);
       metricsServer?.close();
       await gateway.stop();
+      // After the gateway: its last records (connections closed at stop) still reach the clients.
+      await feed?.close();
     },
   };
 }

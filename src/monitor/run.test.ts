@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { isDockwardError } from '../errors.js';
+import { AuditFeedServer } from '../gateway/audit-feed.js';
 import { AuditLogWriter } from '../gateway/audit-log/writer.js';
 import { statePaths } from '../store/paths.js';
 import type { Alert } from './model.js';
@@ -59,6 +60,59 @@ describe('runMonitor wiring', () => {
       .map((l) => JSON.parse(l) as Alert);
     assert.equal(saved.length, 1);
     assert.equal(saved[0]!.source, 'dockward-gateway');
+  });
+
+  it('takes a live audit feed as its only source and alerts on its records', async () => {
+    const dir = mkdtempSync(join(base, 'f-'));
+    const writer = await AuditLogWriter.open(join(dir, 'gateway.log'), { fsync: 'never' });
+    const feed = await AuditFeedServer.start({ path: join(dir, 'feed.sock'), writer });
+    const running = await startMonitor(
+      statePaths(join(dir, 'home')),
+      {
+        auditLogs: [],
+        auditFeeds: [`unix://${feed.path}`],
+        dockers: [],
+        rules: [],
+        defaultRules: true,
+        sinks: [`file:${join(dir, 'alerts.jsonl')}`],
+        json: false,
+        fromStart: false,
+      },
+      logger,
+    );
+    assert.deepEqual(
+      running.sources.map((s) => s.name),
+      [`audit-feed:unix://${feed.path}`],
+    );
+    await waitFor(() => feed.clientCount === 1, 'the monitor on the feed');
+    writer.append(revoked);
+    await waitFor(() => running.alerts >= 1, 'the alert');
+    await running.stop();
+    await feed.close();
+    await writer.close();
+    const saved = JSON.parse(readFileSync(join(dir, 'alerts.jsonl'), 'utf8').trim()) as Alert;
+    assert.equal(saved.rule, 'Revoked certificate used');
+  });
+
+  it('refuses an audit feed that is not a unix:// URL before starting anything', async () => {
+    const dir = mkdtempSync(join(base, 'g-'));
+    await assert.rejects(
+      startMonitor(
+        statePaths(join(dir, 'home')),
+        {
+          auditLogs: [],
+          auditFeeds: ['tcp://127.0.0.1:9'],
+          dockers: [],
+          rules: [],
+          defaultRules: true,
+          sinks: ['stdout'],
+          json: false,
+          fromStart: false,
+        },
+        logger,
+      ),
+      (err: unknown) => isDockwardError(err) && err.code === 'DW_E_USAGE' && /--audit-feed/.test(err.message),
+    );
   });
 
   it('starts nothing when one of the rule files is bad', async () => {

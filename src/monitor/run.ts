@@ -15,6 +15,7 @@ import type { StatePaths } from '../store/paths.js';
 import { createEngine, loadRuleSet, MonitorMetrics } from './engine/index.js';
 import type { Alert, AlertSink, EventSource, RawEvent } from './model.js';
 import { openSink, parseSinkSpec, type SinkSpec } from './sinks/index.js';
+import { AuditFeedSource, feedSocketPath } from './sources/audit-feed.js';
 import { AuditLogSource } from './sources/audit-log.js';
 import { DockerEventsSource } from './sources/docker-events.js';
 
@@ -27,6 +28,8 @@ export interface DockerTlsFiles {
 
 export interface MonitorOptions {
   auditLogs: string[];
+  /** Live feeds of running gateways: `unix:///path` (`dockward gateway --audit-feed`). */
+  auditFeeds?: string[];
   /** `unix:///path`, `tcp://host:port`, or the name of a `dockward hosts` entry. */
   dockers: string[];
   dockerTls?: DockerTlsFiles;
@@ -39,7 +42,7 @@ export interface MonitorOptions {
   fromStart: boolean;
   /** Webhook spool root (default `<home>/monitor/spool`). */
   spoolDir?: string;
-  /** First reconnect delay of docker sources (default 250 ms). */
+  /** First reconnect delay of docker and audit-feed sources (default 250 ms). */
   reconnectDelayMs?: number;
   hostname?: string;
   stdout?: { write(chunk: string): unknown };
@@ -66,11 +69,13 @@ export async function prepareMonitor(
   paths: StatePaths,
   options: MonitorOptions,
 ): Promise<{ ruleSet: ReturnType<typeof loadRuleSet>; sinks: SinkSpec[]; dockers: DockerTarget[] }> {
-  if (options.auditLogs.length === 0 && options.dockers.length === 0) {
+  const feeds = options.auditFeeds ?? [];
+  if (options.auditLogs.length === 0 && feeds.length === 0 && options.dockers.length === 0) {
     throw new DockwardError('DW_E_USAGE', 'monitor needs at least one source', {
-      hint: 'Pass --audit-log FILE (the gateway log) and/or --docker unix:///var/run/docker.sock.',
+      hint: 'Pass --audit-log FILE (the gateway log) or --audit-feed unix:///PATH (its live feed), and/or --docker unix:///var/run/docker.sock.',
     });
   }
+  for (const url of feeds) feedSocketPath(url);
   const sinks = (options.sinks.length > 0 ? options.sinks : ['stdout']).map(parseSinkSpec);
   if (options.metrics) parseHostPort(options.metrics, '--metrics');
   const files: { text: string; path: string }[] = [];
@@ -213,6 +218,14 @@ export async function startMonitor(
 
   const sources: EventSource[] = [
     ...options.auditLogs.map((path) => new AuditLogSource({ path, fromStart: options.fromStart, logger })),
+    ...(options.auditFeeds ?? []).map(
+      (url) =>
+        new AuditFeedSource({
+          url,
+          logger,
+          ...(options.reconnectDelayMs ? { initialBackoffMs: options.reconnectDelayMs } : {}),
+        }),
+    ),
     ...prepared.dockers.map(
       (d) =>
         new DockerEventsSource({

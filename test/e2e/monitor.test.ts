@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { openAuditSink } from '../../src/gateway/audit-file-sink.js';
+import { openAuditLog } from '../../src/gateway/audit-file-sink.js';
 import type { AuditSink } from '../../src/gateway/audit-sink.js';
 import type { Alert } from '../../src/monitor/model.js';
 import {
@@ -157,8 +157,12 @@ describe('dockward monitor', { skip }, () => {
     await buildBusyboxImage(dockerd);
     pki = await makePki({ admin: 'admin', ops: 'operator', viewer: 'readonly', doomed: 'admin' });
     other = await makePki({ stranger: 'admin' });
-    audit = await openAuditSink(join(work, 'audit', 'gateway.log'), pino({ level: 'silent' }));
-    gw = await startGateway(dockerd, pki.paths, { audit });
+    const log = await openAuditLog(join(work, 'audit', 'gateway.log'), pino({ level: 'silent' }));
+    audit = log.sink;
+    gw = await startGateway(dockerd, pki.paths, {
+      audit,
+      auditFeed: { path: join(work, 'feed.sock'), writer: log.writer },
+    });
     admin = gw.envFor('admin');
     receiver = new WebhookReceiver(await freeLoopbackPort());
     await receiver.up();
@@ -198,8 +202,11 @@ describe('dockward monitor', { skip }, () => {
     await waitFor(() => monitor.count('monitor started') >= 1, 'the monitor to start');
   });
 
+  let feedMonitor: MonitorProcess | undefined;
+
   after(async () => {
     monitor?.kill();
+    feedMonitor?.kill();
     await receiver?.down();
     await syslogUdp.down();
     await syslogTcp.down();
@@ -444,5 +451,32 @@ describe('dockward monitor', { skip }, () => {
     assert.equal(res.code, 2, res.stderr);
     assert.match(res.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:8:\\d+`));
     assert.doesNotMatch(res.stderr, /monitor started/);
+  });
+  it("alerts on a policy-denial burst read from the gateway's live audit feed instead of the file", async () => {
+    feedMonitor = new MonitorProcess(
+      [
+        '--home',
+        join(work, 'home3'),
+        'monitor',
+        '--audit-feed',
+        `unix://${join(work, 'feed.sock')}`,
+        '--sink',
+        'stdout',
+        '--json',
+      ],
+      { ...dockerd.env, DOCKWARD_LOG_LEVEL: 'info' },
+    );
+    await waitFor(() => feedMonitor!.count('audit feed connected') >= 1, 'the monitor on the feed');
+    for (let i = 0; i < 5; i++) await docker(['create', '--privileged', TEST_IMAGE], gw.envFor('ops'), false);
+    const bursts = () =>
+      feedMonitor!.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Alert)
+        .filter((a) => a.rule === 'Burst of policy denials');
+    await waitFor(() => bursts().length >= 1, 'the burst alert from the feed');
+    assert.match(bursts()[0]!.output, /identity=ops /);
+    feedMonitor.signal('SIGTERM');
+    assert.equal((await feedMonitor.exit).code, 0, feedMonitor.stderr.slice(-2000));
   });
 });
