@@ -16,108 +16,186 @@ function unreachable(err: unknown): DockwardError {
 /**
  * Stage "forward": sends the canonical request upstream and streams the answer back with no
  * buffering and no idle timeout (events, logs -f, pull progress). A client that goes away takes
- * its upstream request with it, so no upstream socket is left open. The upstream side is an
- * undici pool driven by its low-level handler API: about half the CPU of `http.request` per
- * request (bench), and the gateway's hot path is CPU-bound.
+ * its upstream request with it, so no upstream socket is left open.
+ *
+ * Two transports, chosen by the request body. Requests with no body or a buffered (canonical)
+ * one go through an undici pool driven by its low-level handler API: about half the CPU of
+ * `http.request` per request, and the gateway's hot path is CPU-bound. A streamed upload
+ * (`docker load`, a build context) goes through `http.request`, which passes it on at the
+ * socket's pace: undici measured 5× slower there and buffered the upload (bench/streaming.ts).
  */
 export function createForwardStage(upstream: () => Upstream) {
   return function forward(ctx: RequestContext, res: ServerResponse, done: () => void): void {
-    const c = ctx.canonical!;
     const req = ctx.req;
-    const up = upstream();
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
       done();
     };
-    let abortUpstream: ((err?: Error) => void) | undefined;
-    let resumeUpstream: (() => void) | undefined;
-    let expected = -1;
-    const fail = (err: unknown) => {
-      ctx.error ??= describeError(err);
-      if (!res.headersSent && !res.destroyed) ctx.status = sendError(res, unreachable(err));
-      else res.destroy();
-      finish();
-    };
-
-    // The client went away (or the response finished): nothing may stay open upstream.
-    res.on('close', () => {
-      if (!res.writableFinished) {
-        ctx.error ??= 'client closed the connection';
-        abortUpstream?.(new Error('client closed the connection'));
-      }
-      finish();
-    });
-
-    let body: Buffer | IncomingMessage | null;
     if (ctx.body) {
       ctx.bytesIn += ctx.body.length;
-      body = ctx.body;
-    } else {
-      const length = req.headers['content-length'];
+      forwardPooled(ctx, res, upstream(), ctx.body, finish);
+      return;
+    }
+    const length = req.headers['content-length'];
+    if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
       // No body (RFC 9112 §6.3): the request leaves now, head only, without waiting for 'end'.
-      const none = req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
-      if (none) req.resume();
-      body = none ? null : req;
+      req.resume();
+      forwardPooled(ctx, res, upstream(), null, finish);
+      return;
     }
-
-    const handler: Dispatcher.DispatchHandlers = {
-      onConnect(abort) {
-        abortUpstream = abort;
-      },
-      onBodySent(chunkSize) {
-        if (body !== ctx.body) ctx.bytesIn += chunkSize;
-      },
-      onHeaders(statusCode, rawHeaders, resume, statusText) {
-        if (statusCode < 200) return true; // 1xx: the final head follows
-        resumeUpstream = resume;
-        ctx.status = statusCode;
-        const headers = rawHeaders.map((h) => h.toString('latin1'));
-        res.writeHead(statusCode, statusText, downstreamResponseHeaders(headers));
-        const length = headerValue(headers, 'content-length');
-        // A stream (events, logs -f: no Content-Length) must show its headers before the first
-        // event; a sized answer goes out with its body in one write.
-        if (length === undefined) res.flushHeaders();
-        expected = length === undefined ? -1 : Number(length);
-        return true;
-      },
-      onData(chunk) {
-        ctx.bytesOut += chunk.length;
-        // The chunk that completes a sized body goes out with res.end(chunk): head, body and end
-        // then leave in one TLS record and one write(2) instead of two or three.
-        if (ctx.bytesOut === expected) {
-          res.end(chunk);
-          return true;
-        }
-        res.write(chunk);
-        if (res.writableLength < RELAY_QUEUE_BYTES) return true;
-        res.once('drain', () => resumeUpstream?.());
-        return false;
-      },
-      onComplete() {
-        if (!res.writableEnded) res.end();
-        finish();
-      },
-      onError(err) {
-        if (finished) return;
-        fail(err);
-      },
-    };
-    try {
-      up.pool.dispatch(
-        {
-          method: c.method as Dispatcher.HttpMethod,
-          path: c.upstreamTarget,
-          headers: withBodyLength(withoutExpect(upstreamRequestHeaders(req.rawHeaders, false)), ctx.body),
-          body,
-        },
-        handler,
-      );
-    } catch (err) {
-      fail(err);
-    }
+    forwardStreamedBody(ctx, res, upstream(), finish);
   };
+}
+
+/** A request whose body is absent or already in memory, through the undici pool. */
+function forwardPooled(
+  ctx: RequestContext,
+  res: ServerResponse,
+  up: Upstream,
+  body: Buffer | null,
+  finish: () => void,
+): void {
+  const c = ctx.canonical!;
+  let abortUpstream: ((err?: Error) => void) | undefined;
+  let resumeUpstream: (() => void) | undefined;
+  let expected = -1;
+  const fail = (err: unknown) => {
+    ctx.error ??= describeError(err);
+    if (!res.headersSent && !res.destroyed) ctx.status = sendError(res, unreachable(err));
+    else res.destroy();
+    finish();
+  };
+  // The client went away (or the response finished): nothing may stay open upstream.
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      ctx.error ??= 'client closed the connection';
+      abortUpstream?.(new Error('client closed the connection'));
+    }
+    finish();
+  });
+  const handler: Dispatcher.DispatchHandlers = {
+    onConnect(abort) {
+      abortUpstream = abort;
+    },
+    onHeaders(statusCode, rawHeaders, resume, statusText) {
+      if (statusCode < 200) return true; // 1xx: the final head follows
+      resumeUpstream = resume;
+      ctx.status = statusCode;
+      const headers = rawHeaders.map((h) => h.toString('latin1'));
+      res.writeHead(statusCode, statusText, downstreamResponseHeaders(headers));
+      const length = headerValue(headers, 'content-length');
+      // A stream (events, logs -f: no Content-Length) must show its headers before the first
+      // event; a sized answer goes out with its body in one write.
+      if (length === undefined) res.flushHeaders();
+      expected = length === undefined ? -1 : Number(length);
+      return true;
+    },
+    onData(chunk) {
+      ctx.bytesOut += chunk.length;
+      // The chunk that completes a sized body goes out with res.end(chunk): head, body and end
+      // then leave in one TLS record and one write(2) instead of two or three.
+      if (ctx.bytesOut === expected) {
+        res.end(chunk);
+        return true;
+      }
+      res.write(chunk);
+      if (res.writableLength < RELAY_QUEUE_BYTES) return true;
+      res.once('drain', () => resumeUpstream?.());
+      return false;
+    },
+    onComplete() {
+      if (!res.writableEnded) res.end();
+      finish();
+    },
+    onError(err) {
+      fail(err);
+    },
+  };
+  try {
+    up.pool.dispatch(
+      {
+        method: c.method as Dispatcher.HttpMethod,
+        path: c.upstreamTarget,
+        headers: withBodyLength(
+          withoutExpect(upstreamRequestHeaders(ctx.req.rawHeaders, false)),
+          body ?? undefined,
+        ),
+        body,
+      },
+      handler,
+    );
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** A streamed upload (no Content-Length known in memory), through `http.request`. */
+function forwardStreamedBody(
+  ctx: RequestContext,
+  res: ServerResponse,
+  up: Upstream,
+  finish: () => void,
+): void {
+  const c = ctx.canonical!;
+  const req = ctx.req;
+  const upReq = httpRequest({
+    ...up.requestOptions,
+    agent: up.agent,
+    method: c.method,
+    path: c.upstreamTarget,
+    headers: upstreamRequestHeaders(req.rawHeaders, false),
+    setHost: false,
+  });
+  // Nagle only matters on a TCP upstream (a unix socket has none).
+  if (up.requestOptions.socketPath === undefined) upReq.setNoDelay(true);
+  upReq.on('error', (err) => {
+    ctx.error = describeError(err);
+    if (!res.headersSent) ctx.status = sendError(res, unreachable(err));
+    else res.destroy();
+    finish();
+  });
+  upReq.on('response', (upRes: IncomingMessage) => {
+    ctx.status = upRes.statusCode ?? 502;
+    res.writeHead(ctx.status, upRes.statusMessage, downstreamResponseHeaders(upRes.rawHeaders));
+    if (upRes.headers['content-length'] === undefined) res.flushHeaders();
+    upRes.on('data', (chunk: Buffer) => {
+      ctx.bytesOut += chunk.length;
+      res.write(chunk);
+      if (res.writableLength >= RELAY_QUEUE_BYTES) {
+        upRes.pause();
+        res.once('drain', () => upRes.resume());
+      }
+    });
+    upRes.on('end', () => {
+      res.end();
+      finish();
+    });
+    upRes.on('error', (err) => {
+      ctx.error = describeError(err);
+      res.destroy();
+      finish();
+    });
+  });
+  // The client went away (or the response finished): nothing may stay open upstream.
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      ctx.error ??= 'client closed the connection';
+      upReq.destroy();
+    }
+    finish();
+  });
+  req.on('data', (chunk: Buffer) => {
+    ctx.bytesIn += chunk.length;
+    // A request body (docker load, build context) pauses at the socket's high-water mark: a
+    // deeper queue toward dockerd measured no faster (bench/streaming.ts).
+    if (!upReq.write(chunk)) {
+      req.pause();
+      upReq.once('drain', () => req.resume());
+    }
+  });
+  req.on('end', () => upReq.end());
 }
 
 /** The first value of a header in a raw [name, value, ...] list. */
