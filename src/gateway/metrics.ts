@@ -91,9 +91,12 @@ export function handshakeReason(code: string | undefined, message: string): stri
   return 'other';
 }
 
-/** Serves `/metrics` and `/healthz` on their own plain-HTTP listener (keep it on loopback). */
+/**
+ * Serves `/metrics` and `/healthz` on their own plain-HTTP listener (keep it on loopback); the
+ * gateway and the monitor each pass their own registry.
+ */
 export function startMetricsServer(
-  metrics: GatewayMetrics,
+  metrics: { readonly registry: Registry },
   host: string,
   port: number,
   health: () => { ok: boolean; [key: string]: unknown },

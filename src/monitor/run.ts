@@ -3,13 +3,14 @@
  * Prometheus listener, and a stop that ends the sources first and then flushes the sinks.
  */
 import { promises as fs } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { describeEndpoint, type EngineEndpoint, endpointFromHost } from '../docker/engine-client.js';
 import { DockwardError, describeError } from '../errors.js';
 import { findHost, loadInventory, readClientTls } from '../fleet/inventory.js';
+import { startMetricsServer } from '../gateway/metrics.js';
 import { parseHostPort } from '../gateway/run.js';
 import type { StatePaths } from '../store/paths.js';
 import { createEngine, loadRuleSet, MonitorMetrics } from './engine/index.js';
@@ -241,7 +242,7 @@ export async function startMonitor(
   try {
     if (options.metrics) {
       const at = parseHostPort(options.metrics, '--metrics');
-      server = await startMonitorMetricsServer(metrics, at.host, at.port, () => ({
+      server = await startMetricsServer(metrics, at.host, at.port, () => ({
         ok: true,
         sources: sources.map((s) => s.name),
         alerts,
@@ -291,32 +292,4 @@ export async function startMonitor(
       return stopping;
     },
   };
-}
-
-/** `/metrics` and `/healthz` on a plain-HTTP listener, as the gateway serves its own. */
-function startMonitorMetricsServer(
-  metrics: MonitorMetrics,
-  host: string,
-  port: number,
-  health: () => { ok: boolean; [key: string]: unknown },
-): Promise<Server> {
-  const server = createServer(async (req, res) => {
-    if (req.url === '/metrics') {
-      res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
-      res.end(await metrics.registry.metrics());
-      return;
-    }
-    if (req.url === '/healthz') {
-      const h = health();
-      res.writeHead(h.ok ? 200 : 503, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(h));
-      return;
-    }
-    res.writeHead(404, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ message: 'dockward: /metrics and /healthz only' }));
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
 }

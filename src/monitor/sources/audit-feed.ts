@@ -5,8 +5,8 @@
  * appended while it was away (or dropped when the gateway cut it off for falling behind) are not
  * replayed: a warning names the missing seq range, which the audit log file holds.
  */
+import { reconnectLoop } from './reconnect.js';
 import { connect, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { DockwardError, describeError } from '../../errors.js';
 import { type AuditRecord, AuditRecordSchema } from '../../gateway/audit-log/record.js';
@@ -76,25 +76,19 @@ export class AuditFeedSource implements EventSource {
     await this.loop;
   }
 
-  private async run(): Promise<void> {
-    let backoff = this.initialBackoffMs;
-    while (!this.stopped) {
-      let error: string | undefined;
-      let connected = false;
-      try {
-        connected = await this.follow();
-      } catch (err) {
-        error = describeError(err);
-      }
-      if (this.stopped) break;
-      if (connected) backoff = this.initialBackoffMs;
-      this.logger?.warn(
-        { origin: this.origin, ...(error ? { err: error } : {}), retryInMs: backoff },
-        connected ? 'audit feed lost' : 'cannot connect to the audit feed',
-      );
-      await sleep(backoff, undefined, { signal: this.wake.signal }).catch(() => undefined);
-      backoff = Math.min(backoff * 2, this.maxBackoffMs);
-    }
+  private run(): Promise<void> {
+    return reconnectLoop({
+      initialBackoffMs: this.initialBackoffMs,
+      maxBackoffMs: this.maxBackoffMs,
+      signal: this.wake.signal,
+      stopped: () => this.stopped,
+      follow: () => this.follow(),
+      onLost: ({ connected, error, retryInMs }) =>
+        this.logger?.warn(
+          { origin: this.origin, ...(error ? { err: error } : {}), retryInMs },
+          connected ? 'audit feed lost' : 'cannot connect to the audit feed',
+        ),
+    });
   }
 
   /** One connection: resolves true when it ends after connecting, rejects if it never connected. */

@@ -5,7 +5,7 @@
  * then reconciles by listing containers: dockerd replays only its last 256 events (none at all
  * after a restart), so a container created in the gap is found by the list, not the replay.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { reconnectLoop } from './reconnect.js';
 import type { Logger } from 'pino';
 import {
   describeEndpoint,
@@ -96,21 +96,16 @@ export class DockerEventsSource implements EventSource {
     await this.loop;
   }
 
-  private async run(): Promise<void> {
-    let backoff = this.initialBackoffMs;
-    while (!this.stopped) {
-      let error: string | undefined;
-      try {
-        const connected = await this.follow();
-        if (connected) backoff = this.initialBackoffMs;
-      } catch (err) {
-        error = describeError(err);
-      }
-      if (this.stopped) break;
-      this.logger?.warn({ origin: this.origin, err: error, retryInMs: backoff }, 'docker events stream lost');
-      await sleep(backoff, undefined, { signal: this.wake.signal }).catch(() => undefined);
-      backoff = Math.min(backoff * 2, this.maxBackoffMs);
-    }
+  private run(): Promise<void> {
+    return reconnectLoop({
+      initialBackoffMs: this.initialBackoffMs,
+      maxBackoffMs: this.maxBackoffMs,
+      signal: this.wake.signal,
+      stopped: () => this.stopped,
+      follow: () => this.follow(),
+      onLost: ({ error, retryInMs }) =>
+        this.logger?.warn({ origin: this.origin, err: error, retryInMs }, 'docker events stream lost'),
+    });
   }
 
   /**
