@@ -413,7 +413,25 @@ export class Gateway {
       return;
     }
     ctx.conn.active++;
-    const done = () => this.complete(ctx);
+    const done = this.completion(ctx);
+    try {
+      await this.handleRequest(ctx, req, res, done);
+    } catch (err) {
+      // A stage threw: the caller refuses with a 500; the request still completes exactly once.
+      ctx.status ??= 500;
+      ctx.error ??= describeError(err);
+      done();
+      throw err;
+    }
+  }
+
+  /** The stages of an ordinary request, in order; `done` completes it. */
+  private async handleRequest(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+    done: () => void,
+  ): Promise<void> {
     let refusal = this.stages.canonicalize(ctx, false);
     // Only a policy that reads this endpoint's body costs a wait here (most requests have none).
     if (!refusal && this.decider.needsBody(ctx.canonical!.route!.endpoint)) {
@@ -456,7 +474,25 @@ export class Gateway {
     }
     (socket as Socket).allowHalfOpen = true;
     ctx.conn.active++;
-    const done = () => this.complete(ctx);
+    const done = this.completion(ctx);
+    try {
+      await this.handleUpgrade(ctx, req, socket, head, done);
+    } catch (err) {
+      ctx.status ??= 500;
+      ctx.error ??= describeError(err);
+      done();
+      throw err;
+    }
+  }
+
+  /** The stages of an upgrade (hijacking) request, in order; `done` completes it. */
+  private async handleUpgrade(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    done: () => void,
+  ): Promise<void> {
     let refusal = this.stages.canonicalize(ctx, true);
     let body: Buffer = Buffer.alloc(0);
     if (!refusal) {
@@ -550,6 +586,16 @@ export class Gateway {
         this.config.logger.error({ err: describeError(e) }, 'cannot write the audit record of a refusal'),
       );
     ctx.status = toHttpStatus(err);
+  }
+
+  /** Completes a request once, whichever path (answer, refusal, stage failure) ends it. */
+  private completion(ctx: RequestContext): () => void {
+    let completed = false;
+    return () => {
+      if (completed) return;
+      completed = true;
+      this.complete(ctx);
+    };
   }
 
   private complete(ctx: RequestContext): void {
