@@ -5,20 +5,16 @@
  * appended while it was away (or dropped when the gateway cut it off for falling behind) are not
  * replayed: a warning names the missing seq range, which the audit log file holds.
  */
-import { reconnectLoop } from './reconnect.js';
+import { type BackoffOptions, ReconnectingSource } from './reconnect.js';
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { DockwardError, describeError } from '../../errors.js';
 import { type AuditRecord, AuditRecordSchema } from '../../gateway/audit-log/record.js';
 import { MAX_LINE_BYTES } from '../../gateway/audit-log/tail.js';
-import type { EventSource, RawEvent } from '../model.js';
 
-export interface AuditFeedSourceOptions {
+export interface AuditFeedSourceOptions extends BackoffOptions {
   /** `unix:///path/to/feed.sock`. */
   url: string;
-  /** First reconnect delay (default 250 ms); doubles up to `maxBackoffMs` (default 30 s). */
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
   logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
@@ -34,18 +30,12 @@ export function feedSocketPath(url: string): string {
 }
 
 /** An `EventSource` over a gateway's live audit feed. */
-export class AuditFeedSource implements EventSource {
+export class AuditFeedSource extends ReconnectingSource {
   readonly name: string;
   readonly origin: string;
   private readonly path: string;
-  private readonly initialBackoffMs: number;
-  private readonly maxBackoffMs: number;
   private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined;
-  private emit: ((event: RawEvent) => void) | undefined;
-  private stopped = false;
-  private loop: Promise<void> | undefined;
   private socket: Socket | undefined;
-  private readonly wake = new AbortController();
   /** seq of the last record emitted (0 before the first), to notice what was missed. */
   private lastSeq = 0;
   /** Connections made so far. */
@@ -54,45 +44,34 @@ export class AuditFeedSource implements EventSource {
   emitted = 0;
 
   constructor(options: AuditFeedSourceOptions) {
+    super(options);
     this.path = feedSocketPath(options.url);
     this.origin = `unix://${this.path}`;
     this.name = `audit-feed:${this.origin}`;
-    this.initialBackoffMs = options.initialBackoffMs ?? 250;
-    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.logger = options.logger;
   }
 
-  /** Starts the connect-read-reconnect loop; resolves at once (a gateway that is down is retried). */
-  async start(emit: (event: RawEvent) => void): Promise<void> {
-    this.emit = emit;
-    this.loop = this.run();
-  }
-
-  /** Closes the connection and ends the loop. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake.abort();
+  protected closeConnection(): void {
     this.socket?.destroy();
-    await this.loop;
   }
 
-  private run(): Promise<void> {
-    return reconnectLoop({
-      initialBackoffMs: this.initialBackoffMs,
-      maxBackoffMs: this.maxBackoffMs,
-      signal: this.wake.signal,
-      stopped: () => this.stopped,
-      follow: () => this.follow(),
-      onLost: ({ connected, error, retryInMs }) =>
-        this.logger?.warn(
-          { origin: this.origin, ...(error ? { err: error } : {}), retryInMs },
-          connected ? 'audit feed lost' : 'cannot connect to the audit feed',
-        ),
-    });
+  protected onLost({
+    connected,
+    error,
+    retryInMs,
+  }: {
+    connected: boolean;
+    error?: string;
+    retryInMs: number;
+  }): void {
+    this.logger?.warn(
+      { origin: this.origin, ...(error ? { err: error } : {}), retryInMs },
+      connected ? 'audit feed lost' : 'cannot connect to the audit feed',
+    );
   }
 
   /** One connection: resolves true when it ends after connecting, rejects if it never connected. */
-  private follow(): Promise<boolean> {
+  protected follow(): Promise<boolean> {
     return new Promise((resolve, reject) => {
       const socket = connect(this.path);
       this.socket = socket;

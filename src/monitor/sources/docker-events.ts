@@ -5,7 +5,7 @@
  * then reconciles by listing containers: dockerd replays only its last 256 events (none at all
  * after a restart), so a container created in the gap is found by the list, not the replay.
  */
-import { reconnectLoop } from './reconnect.js';
+import { type BackoffOptions, ReconnectingSource } from './reconnect.js';
 import type { Logger } from 'pino';
 import {
   describeEndpoint,
@@ -15,15 +15,12 @@ import {
   engineStream,
 } from '../../docker/engine-client.js';
 import { describeError } from '../../errors.js';
-import type { DockerEventMessage, EventSource, RawEvent } from '../model.js';
+import type { DockerEventMessage, RawEvent } from '../model.js';
 
-export interface DockerEventsSourceOptions {
+export interface DockerEventsSourceOptions extends BackoffOptions {
   endpoint: EngineEndpoint;
   /** The name alerts carry as origin (default: the endpoint as a URL). */
   origin?: string;
-  /** First reconnect delay (default 250 ms); doubles up to `maxBackoffMs` (default 30 s). */
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
   /** Emit the containers that exist at the first connection as reconciled (default: only record them). */
   emitExisting?: boolean;
   logger?: Pick<Logger, 'warn' | 'info' | 'debug'>;
@@ -48,19 +45,13 @@ export function baseAction(action: string): string {
 }
 
 /** An `EventSource` over one daemon's events. */
-export class DockerEventsSource implements EventSource {
+export class DockerEventsSource extends ReconnectingSource {
   readonly name: string;
   readonly origin: string;
   private readonly endpoint: EngineEndpoint;
-  private readonly initialBackoffMs: number;
-  private readonly maxBackoffMs: number;
   private readonly emitExisting: boolean;
   private readonly logger: Pick<Logger, 'warn' | 'info' | 'debug'> | undefined;
-  private emit: ((event: RawEvent) => void) | undefined;
-  private stopped = false;
-  private loop: Promise<void> | undefined;
   private stream: EngineStream | undefined;
-  private readonly wake = new AbortController();
   /** Containers whose create was emitted (from the stream or reconciled). */
   private readonly emittedCreate = new Set<string>();
   /** Containers found at the first connection, before we watched. */
@@ -73,39 +64,20 @@ export class DockerEventsSource implements EventSource {
   connections = 0;
 
   constructor(options: DockerEventsSourceOptions) {
+    super(options);
     this.endpoint = options.endpoint;
     this.origin = options.origin ?? describeEndpoint(options.endpoint);
     this.name = `docker:${this.origin}`;
-    this.initialBackoffMs = options.initialBackoffMs ?? 250;
-    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.emitExisting = options.emitExisting === true;
     this.logger = options.logger;
   }
 
-  /** Starts the connect-read-reconnect loop; resolves at once (a daemon that is down is retried). */
-  async start(emit: (event: RawEvent) => void): Promise<void> {
-    this.emit = emit;
-    this.loop = this.run();
-  }
-
-  /** Ends the stream and the loop. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake.abort();
+  protected closeConnection(): void {
     this.stream?.close();
-    await this.loop;
   }
 
-  private run(): Promise<void> {
-    return reconnectLoop({
-      initialBackoffMs: this.initialBackoffMs,
-      maxBackoffMs: this.maxBackoffMs,
-      signal: this.wake.signal,
-      stopped: () => this.stopped,
-      follow: () => this.follow(),
-      onLost: ({ error, retryInMs }) =>
-        this.logger?.warn({ origin: this.origin, err: error, retryInMs }, 'docker events stream lost'),
-    });
+  protected onLost({ error, retryInMs }: { error?: string; retryInMs: number }): void {
+    this.logger?.warn({ origin: this.origin, err: error, retryInMs }, 'docker events stream lost');
   }
 
   /**
@@ -113,7 +85,7 @@ export class DockerEventsSource implements EventSource {
    * Subscribing before listing means a container created in between is in one or the other
    * (or both: the create is then emitted once). Returns true if the stream was established.
    */
-  private async follow(): Promise<boolean> {
+  protected async follow(): Promise<boolean> {
     const since = this.lastTimeNano > 0n ? `?since=${this.lastTimeNano / 1_000_000_000n}` : '';
     const stream = await engineStream(this.endpoint, `/events${since}`);
     this.stream = stream;
