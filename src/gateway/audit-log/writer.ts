@@ -3,6 +3,7 @@
  * descriptor, size-based rotation, a configurable fsync policy, and a live in-process feed.
  * `docs/audit-log.md` states what each fsync policy guarantees.
  */
+import { acquireLockFile } from '../../store/lock.js';
 import { constants, promises as fs, write } from 'node:fs';
 import { dirname } from 'node:path';
 import { DockwardError, describeError, isDockwardError } from '../../errors.js';
@@ -488,43 +489,21 @@ async function syncDir(dir: string): Promise<void> {
 
 /** One writer per log: `FILE.lock` holds the owner's pid; a lock whose process is gone is taken over. */
 async function acquireLock(lockPath: string, logPath: string): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const h = await fs.open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      await h.writeFile(String(process.pid));
-      await h.close();
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(lockPath, err);
-    }
-    const owner = Number.parseInt(await fs.readFile(lockPath, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(owner) && owner > 0 && processIsAlive(owner)) {
-      throw new DockwardError(
-        'DW_E_LOCKED',
-        `the audit log ${logPath} is being written by process ${owner}${owner === process.pid ? ' (this one)' : ''}`,
-        { hint: 'Give each gateway its own --audit-log file; two writers would break the hash chain.' },
-      );
-    }
-    if (!Number.isInteger(owner) || owner <= 0) {
-      // A lock being created right now has no pid yet; only an old empty one is stale.
-      const st = await fs.stat(lockPath).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs < 2000) {
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-    }
-    await fs.rm(lockPath, { force: true });
-  }
-  throw new DockwardError('DW_E_LOCKED', `cannot take the lock ${lockPath} of the audit log ${logPath}`, {
-    hint: 'Remove the lock file if no gateway writes this log.',
-  });
-}
-
-function processIsAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    await acquireLockFile(lockPath, {
+      waitMs: 500,
+      held: (owner) =>
+        new DockwardError(
+          'DW_E_LOCKED',
+          owner === undefined
+            ? `cannot take the lock ${lockPath} of the audit log ${logPath}`
+            : `the audit log ${logPath} is being written by process ${owner}${owner === process.pid ? ' (this one)' : ''}`,
+          {
+            hint: 'Give each gateway its own --audit-log file (two writers would break the hash chain); remove the lock file if no gateway writes this log.',
+          },
+        ),
+    });
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    throw err instanceof DockwardError ? err : writeError(lockPath, err);
   }
 }

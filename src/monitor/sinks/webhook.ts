@@ -6,8 +6,9 @@
  * and nothing is sent twice, except an alert whose POST succeeded just before a crash that came
  * before the cursor write (receivers can drop that repeat by its `uuid`).
  */
+import { acquireLockFile } from '../../store/lock.js';
 import { createHash } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -305,32 +306,14 @@ async function readCursor(path: string): Promise<number> {
 }
 
 /** One monitor per spool: two pumps would send the same alerts twice. */
-async function takeLock(path: string): Promise<void> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const h = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      await h.writeFile(String(process.pid));
-      await h.close();
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = Number.parseInt(await fs.readFile(path, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-      throw new DockwardError('DW_E_LOCKED', `the webhook spool ${path} is in use by process ${owner}`, {
-        hint: 'Give each monitor its own --spool-dir, or stop the other monitor.',
-      });
-    }
-    await fs.rm(path, { force: true });
-  }
-  throw new DockwardError('DW_E_LOCKED', `cannot take the webhook spool lock ${path}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function takeLock(path: string): Promise<void> {
+  return acquireLockFile(path, {
+    waitMs: 500,
+    held: (owner) =>
+      new DockwardError(
+        'DW_E_LOCKED',
+        `the webhook spool ${path} is in use${owner === undefined ? '' : ` by process ${owner}`}`,
+        { hint: 'Give each monitor its own --spool-dir, or stop the other monitor.' },
+      ),
+  });
 }
