@@ -40,6 +40,11 @@ async function policy(...argv: string[]): Promise<{ stdout: string; stderr: stri
   }
 }
 
+/** `dockward policy explain builtin --identity o --request REQUEST ...more`. */
+function explainAsO(request: string, ...more: string[]): ReturnType<typeof policy> {
+  return policy('policy', 'explain', 'builtin', '--identity', 'o', '--request', request, ...more);
+}
+
 describe('dockward policy check', () => {
   it('prints a summary of a valid file', async () => {
     const r = await policy('policy', 'check', EXAMPLE);
@@ -165,19 +170,7 @@ describe('dockward policy explain', () => {
 
   it('explains a refusal before the policy, with the status the gateway answers', async () => {
     const body = bodyFile('dup.json', '{"HostConfig":{},"hostconfig":{"Privileged":true}}');
-    const r = await policy(
-      'policy',
-      'explain',
-      'builtin',
-      '--identity',
-      'o',
-      '--ou',
-      'operator',
-      '--request',
-      'POST /containers/create',
-      '--body',
-      body,
-    );
+    const r = await explainAsO('POST /containers/create', '--ou', 'operator', '--body', body);
     assert.match(r.stdout, /^decision {2}refused before the policy \(HTTP 400, DW_E_BAD_REQUEST\)\n/);
     assert.match(
       r.stdout,
@@ -187,57 +180,23 @@ describe('dockward policy explain', () => {
   });
 
   it('refuses a non-canonical path as the gateway does', async () => {
-    const r = await policy(
-      'policy',
-      'explain',
-      'builtin',
-      '--identity',
-      'o',
-      '--request',
-      'GET //containers/json',
-    );
+    const r = await explainAsO('GET //containers/json');
     assert.match(r.stdout, /refused before the policy \(HTTP 400, DW_E_BAD_REQUEST\)/);
     assert.match(r.stdout, /non-canonical path/);
   });
 
   it('reports an unknown endpoint as the gateway does (403)', async () => {
-    const r = await policy(
-      'policy',
-      'explain',
-      'builtin',
-      '--identity',
-      'o',
-      '--request',
-      'GET /v1.41/nothing',
-    );
+    const r = await explainAsO('GET /v1.41/nothing');
     assert.match(r.stdout, /refused before the policy \(HTTP 403, DW_E_UNKNOWN_ENDPOINT\)/);
   });
 
   it('refuses a create without a body, as the gateway would (the policy needs it)', async () => {
-    const r = await policy(
-      'policy',
-      'explain',
-      'builtin',
-      '--identity',
-      'o',
-      '--ou',
-      'operator',
-      '--request',
-      'POST /containers/create',
-    );
+    const r = await explainAsO('POST /containers/create', '--ou', 'operator');
     assert.match(r.stdout, /reason {4}container\.create needs a JSON object body/);
   });
 
   it('says when the body is not read for an endpoint', async () => {
-    const r = await policy(
-      'policy',
-      'explain',
-      'builtin',
-      '--identity',
-      'o',
-      '--request',
-      'GET /v1.41/containers/json',
-    );
+    const r = await explainAsO('GET /v1.41/containers/json');
     assert.match(r.stdout, /decision {2}allow/);
     assert.match(r.stdout, /rule {6}readonly\/harmless-reads/);
     assert.match(r.stdout, /body {6}not read: this policy has no body rule for this endpoint/);
@@ -280,28 +239,10 @@ describe('dockward policy explain', () => {
   });
 
   it('exits 1 with --exit-code when the request would be denied, and 0 when allowed', async () => {
-    const denied = await policy(
-      'policy',
-      'explain',
-      'builtin',
-      '--identity',
-      'o',
-      '--request',
-      'POST /v1.41/swarm/init',
-      '--exit-code',
-    );
+    const denied = await explainAsO('POST /v1.41/swarm/init', '--exit-code');
     assert.ok(denied.error instanceof DockwardError);
     assert.equal(denied.error.code, 'DW_E_DENIED');
-    const allowed = await policy(
-      'policy',
-      'explain',
-      'builtin',
-      '--identity',
-      'o',
-      '--request',
-      'GET /_ping',
-      '--exit-code',
-    );
+    const allowed = await explainAsO('GET /_ping', '--exit-code');
     assert.equal(allowed.error, undefined);
   });
 
