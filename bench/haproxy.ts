@@ -1,8 +1,8 @@
 // HAProxy terminating mTLS in front of a docker socket, with path rules in the manner of
 // docker-socket-proxy (read-only endpoints allowed, everything else denied). Written for the bench.
+import { waitForTcp } from '../src/docker/engine-client.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -53,22 +53,6 @@ export function haproxyAvailable(): boolean {
   return spawnSync(HAPROXY_BIN, ['-v'], { stdio: 'ignore' }).status === 0;
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await sleep(100);
-  }
-  return false;
-}
-
 /** Starts HAProxy in the foreground (`-db`) and waits for its port; `stop` kills it by pid. */
 export async function startHaproxy(o: HaproxyOptions): Promise<{ pid: number; stop: () => Promise<void> }> {
   const pem = join(o.dir, 'haproxy.pem');
@@ -91,7 +75,7 @@ export async function startHaproxy(o: HaproxyOptions): Promise<{ pid: number; st
     stderr += d.toString();
   });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  if (!(await waitForPort(o.port, 10_000)) || child.pid === undefined) {
+  if (!(await waitForTcp('127.0.0.1', o.port, 10_000)) || child.pid === undefined) {
     child.kill('SIGKILL');
     throw new Error(`haproxy did not listen on ${o.port}: ${stderr}`);
   }

@@ -1,5 +1,6 @@
 // The bench rig: one private dockerd with a native TLS listener, the dockward gateway (the
 // compiled CLI, as users run it) in front of its socket, and HAProxy; one PKI for all of them.
+import { waitForTcp } from '../src/docker/engine-client.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
@@ -11,7 +12,6 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,22 +67,6 @@ export function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
   return m ? Number(m[1]) * 1024 : Number.NaN;
-}
-
-export async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await sleep(150);
-  }
-  return false;
 }
 
 function newestSourceMtime(dir: string): number {
@@ -156,7 +140,7 @@ async function startGatewayProcess(
     closeSync(fd);
   }
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  if (!(await waitForPort(port, 20_000)) || child.pid === undefined) {
+  if (!(await waitForTcp('127.0.0.1', port, 20_000)) || child.pid === undefined) {
     child.kill('SIGKILL');
     throw new Error(`the gateway did not listen on ${port}: ${readFileSync(logPath, 'utf8').slice(-2000)}`);
   }

@@ -266,6 +266,16 @@ export function tcpReachable(host: string, port: number, timeoutMs = 5_000): Pro
   });
 }
 
+/** Waits until a TCP port accepts connections, up to `timeoutMs`; false when it never did. */
+export async function waitForTcp(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await tcpReachable(host, port, 1_000)) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
 /** The address to dial for a listener bound to `host`: the wildcard addresses mean loopback. */
 export function dialAddress(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
