@@ -180,6 +180,9 @@ export function hostsCommand(): Command {
           throw new DockwardError(
             'DW_E_USAGE',
             '--role applies to an issued certificate, not to --cert files',
+            {
+              hint: 'Drop --role (the imported certificate carries its own OU), or drop --ca/--cert/--key to issue one.',
+            },
           );
         }
         const res = await addHost(
@@ -403,7 +406,10 @@ export function hostsCommand(): Command {
           `${failing.length} of ${rows.length} hosts failing: ${failing
             .map((r) => `${r.name} (${r.problem === 'certificate' ? 'certificate' : 'unreachable'})`)
             .join(', ')}`,
-          { resultPrinted: true },
+          {
+            hint: 'The table shows each failing host; check that its daemon or gateway runs and that its certificate chains to the CA (dockward hosts add ... again to re-record it).',
+            resultPrinted: true,
+          },
         );
       }
     });

@@ -111,6 +111,7 @@ async function pendingImported(
     new X509Certificate(tls.ca);
   } catch (err) {
     throw new DockwardError('DW_E_INPUT', `${files.cert} or ${files.ca} is not a PEM certificate`, {
+      hint: 'Give --ca and --cert as PEM files (-----BEGIN CERTIFICATE-----), e.g. the ca.pem and cert.pem of a DOCKER_CERT_PATH folder.',
       cause: err,
     });
   }

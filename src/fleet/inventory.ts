@@ -5,7 +5,13 @@ import { z } from 'zod';
 import { DockwardError } from '../errors.js';
 import { normalizeSerial } from '../pki/certificate.js';
 import { assertValidName } from '../pki/store.js';
-import { ensureDir, MODE_PRIVATE_DIR, MODE_PRIVATE_FILE, writeFileAtomic } from '../store/atomic-write.js';
+import {
+  backupFile,
+  ensureDir,
+  MODE_PRIVATE_DIR,
+  MODE_PRIVATE_FILE,
+  writeFileAtomic,
+} from '../store/atomic-write.js';
 import { withLock } from '../store/lock.js';
 import type { StatePaths } from '../store/paths.js';
 import type { ClientTls } from './probe.js';
@@ -54,7 +60,10 @@ export async function loadInventory(paths: StatePaths): Promise<Inventory> {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new DockwardError('DW_E_STORE_CORRUPT', `${paths.hosts} is not JSON`, { cause: err });
+    throw new DockwardError('DW_E_STORE_CORRUPT', `${paths.hosts} is not JSON`, {
+      hint: `Restore ${paths.hosts} from its latest copy in ${paths.backups}, or remove it and add the hosts again.`,
+      cause: err,
+    });
   }
   const parsed = InventorySchema.safeParse(raw);
   if (!parsed.success) {
@@ -68,6 +77,8 @@ export async function loadInventory(paths: StatePaths): Promise<Inventory> {
 
 async function saveInventory(paths: StatePaths, inv: Inventory): Promise<void> {
   await ensureDir(paths.home, MODE_PRIVATE_DIR);
+  // The previous inventory stays in the backups folder: a bad edit can be undone.
+  await backupFile(paths.hosts, paths.backups);
   await writeFileAtomic(paths.hosts, `${JSON.stringify(inv, null, 2)}\n`, { mode: MODE_PRIVATE_FILE });
 }
 
@@ -119,7 +130,10 @@ export function assertFreeName(inv: Inventory, name: string): void {
 export async function readClientTls(certDir: string): Promise<ClientTls> {
   const read = (f: string) =>
     fs.readFile(join(certDir, f), 'utf8').catch((err: unknown) => {
-      throw new DockwardError('DW_E_FILE', `cannot read ${join(certDir, f)}`, { cause: err });
+      throw new DockwardError('DW_E_FILE', `cannot read ${join(certDir, f)}`, {
+        hint: "The host's certificate files are missing or unreadable: run dockward hosts remove NAME, then hosts add it again.",
+        cause: err,
+      });
     });
   return { ca: await read('ca.pem'), cert: await read('cert.pem'), key: await read('key.pem') };
 }
@@ -128,7 +142,10 @@ export async function readClientTls(certDir: string): Promise<ClientTls> {
 export async function readCertFiles(files: { ca: string; cert: string; key: string }): Promise<ClientTls> {
   const read = (f: string) =>
     fs.readFile(f, 'utf8').catch((err: unknown) => {
-      throw new DockwardError('DW_E_FILE', `cannot read ${f}`, { cause: err });
+      throw new DockwardError('DW_E_FILE', `cannot read ${f}`, {
+        hint: 'Check the --ca/--cert/--key paths and that this user may read them.',
+        cause: err,
+      });
     });
   return { ca: await read(files.ca), cert: await read(files.cert), key: await read(files.key) };
 }

@@ -113,7 +113,9 @@ function parseJson(body: string, what: string): Record<string, unknown> {
   } catch {
     // fall through: reported below
   }
-  throw new DockwardError('DW_E_HOST_UNREACHABLE', `${what} did not answer with JSON`);
+  throw new DockwardError('DW_E_HOST_UNREACHABLE', `${what} did not answer with JSON`, {
+    hint: 'Check that the endpoint is a Docker daemon or a dockward gateway (not another TLS service) on that port.',
+  });
 }
 
 /** Node's codes for a server certificate the host's CA does not vouch for (or names another host). */

@@ -153,6 +153,7 @@ export class AuditFeedServer {
       await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
       if (err instanceof DockwardError) throw err;
       throw new DockwardError('DW_E_FILE', `cannot listen on the audit feed ${path}: ${describeError(err)}`, {
+        hint: 'Give --audit-feed a path in a folder that exists and this user may write (e.g. /run/dockward/audit.sock).',
         cause: err,
       });
     }
@@ -270,6 +271,7 @@ async function clearStaleSocket(path: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new DockwardError('DW_E_FILE', `cannot check the audit feed path ${path}: ${describeError(err)}`, {
+      hint: 'Make the folder of --audit-feed readable by this user, or choose another path.',
       cause: err,
     });
   }

@@ -135,7 +135,10 @@ export async function resolveDocker(
         try {
           return await fs.readFile(f, 'utf8');
         } catch (err) {
-          throw new DockwardError('DW_E_USAGE', `cannot read ${f}: ${describeError(err)}`, { cause: err });
+          throw new DockwardError('DW_E_USAGE', `cannot read ${f}: ${describeError(err)}`, {
+            hint: 'Check the --tlscacert/--tlscert/--tlskey paths and that this user may read them.',
+            cause: err,
+          });
         }
       };
       endpoint.tls = {
@@ -157,7 +160,10 @@ export async function resolveDocker(
   }
   const host = findHost(await loadInventory(paths), text);
   const base = endpointFromHost(host.endpoint);
-  if (base.kind !== 'tcp') throw new DockwardError('DW_E_STORE_CORRUPT', `host ${text} has no tcp endpoint`);
+  if (base.kind !== 'tcp')
+    throw new DockwardError('DW_E_STORE_CORRUPT', `host ${text} has no tcp endpoint`, {
+      hint: `Re-add it with dockward hosts add ${text} --endpoint tcp://HOST:2376, or give --docker a URL.`,
+    });
   const files = await readClientTls(host.certDir);
   return { origin: host.endpoint, endpoint: { ...base, tls: files } };
 }
