@@ -3,14 +3,13 @@ import assert from 'node:assert/strict';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
   DOCKER_CLI_28,
   e2eSkipReason,
   freeLoopbackPort,
   type PrivateDockerd,
-  REPO_ROOT,
+  DOCKWARD_ENTRY,
   runCommand,
   runDocker,
   startDockerd,
@@ -20,47 +19,13 @@ import { type GatewayFixture, makePki, startGateway } from './support/gateway-fi
 
 const skip = await e2eSkipReason();
 
-/**
- * A `dockward` executable for shells: the real program with `hosts` added when program.ts does
- * not register it yet, so `eval "$(dockward hosts env NAME)"` runs exactly as a user types it.
- */
+/** A `dockward` executable for shells: the real CLI from source, so `eval "$(dockward hosts env NAME)"` runs as a user types it. */
 function writeDockwardBin(dir: string): string {
-  const src = (p: string) => pathToFileURL(join(REPO_ROOT, 'src', p)).href;
-  const entry = join(dir, 'entry.mts');
-  writeFileSync(
-    entry,
-    [
-      `import { buildProgram } from '${src('cli/program.ts')}';`,
-      `import { hostsCommand } from '${src('cli/hosts.ts')}';`,
-      `import { isDockwardError, toExitCode } from '${src('errors.ts')}';`,
-      'const program = buildProgram();',
-      "if (!program.commands.some((c) => c.name() === 'hosts')) {",
-      '  const h = hostsCommand();',
-      '  const ov = (c) => { c.exitOverride(); for (const s of c.commands) ov(s); };',
-      '  ov(h);',
-      '  program.addCommand(h);',
-      '}',
-      'try {',
-      "  await program.parseAsync(process.argv.slice(2), { from: 'user' });",
-      '  process.exit(0);',
-      '} catch (err) {',
-      '  if (isDockwardError(err)) {',
-      "    process.stderr.write('dockward: ' + err.message + ' [' + err.code + ']\\n');",
-      '    process.exit(toExitCode(err));',
-      '  }',
-      "  if (String(err?.code ?? '').startsWith('commander.')) process.exit(2);",
-      "  process.stderr.write('dockward: ' + String(err) + '\\n');",
-      '  process.exit(1);',
-      '}',
-      '',
-    ].join('\n'),
-  );
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  const tsx = import.meta.resolve('tsx');
   writeFileSync(
     join(bin, 'dockward'),
-    `#!/bin/sh\nexec "${process.execPath}" --import "${tsx}" "${entry}" "$@"\n`,
+    `#!/bin/sh\nexec "${process.execPath}" --import "${import.meta.resolve('tsx')}" "${DOCKWARD_ENTRY}" "$@"\n`,
   );
   chmodSync(join(bin, 'dockward'), 0o755);
   return bin;
