@@ -220,6 +220,17 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
     ...(options.run ? { run: options.run } : {}),
   };
 
+  // What the plan says in a dry run and after the real run alike.
+  const planBase: Pick<InitPlan, 'hostname' | 'listen' | 'sans' | 'server' | 'admin' | 'tlsDir' | 'files'> = {
+    hostname: host,
+    listen,
+    sans,
+    server: { name: serverName, action: serverAction },
+    admin: { name: adminName, action: adminAction },
+    tlsDir,
+    files,
+  };
+
   if (options.dryRun) {
     // Plan with the files as they will be, so the TLS checks pass on what init is about to install.
     const placeholder = '-----BEGIN CERTIFICATE-----\n(to be issued)\n-----END CERTIFICATE-----\n';
@@ -249,14 +260,8 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
     return {
       dryRun: true,
       plan: {
-        hostname: host,
-        listen,
-        sans,
+        ...planBase,
         ca: { exists: hasCa, path: paths.caCert },
-        server: { name: serverName, action: serverAction },
-        admin: { name: adminName, action: adminAction },
-        tlsDir,
-        files,
         configPath: plan.state.file.path,
         restart: restartText,
         diff: plan.diff,
@@ -313,14 +318,8 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
   return {
     dryRun: false,
     plan: {
-      hostname: host,
-      listen,
-      sans,
+      ...planBase,
       ca: { exists: true, path: paths.caCert },
-      server: { name: serverName, action: serverAction },
-      admin: { name: adminName, action: adminAction },
-      tlsDir,
-      files,
       configPath: apply.configPath,
       restart: `${apply.mode} (${apply.modeReason})`,
       diff: apply.diff,
