@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DockwardError } from '../errors.js';
+import { DockwardError, describeError } from '../errors.js';
 import { ensureDir, MODE_PRIVATE_DIR, MODE_PRIVATE_FILE, writeFileAtomic } from '../store/atomic-write.js';
 
 /** docker CLI context names: `^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$`, and `default` is reserved. */
@@ -30,6 +30,38 @@ export function dockerContextPaths(name: string, dockerConfig: string = dockerCo
   const root = join(dockerConfig, 'contexts');
   const id = createHash('sha256').update(name).digest('hex');
   return { root, id, metaDir: join(root, 'meta', id), tlsDir: join(root, 'tls', id, 'docker') };
+}
+
+/**
+ * Reads context NAME in the CLI's on-disk format: its docker endpoint and its TLS folder (which
+ * may hold no files). Missing or unreadable → DW_E_USAGE / DW_E_INPUT with how to fix it.
+ */
+export async function readDockerContextMeta(
+  name: string,
+  dockerConfig: string = dockerConfigDir(),
+): Promise<{ host: string; skipTlsVerify: boolean; tlsDir: string }> {
+  const { metaDir, tlsDir } = dockerContextPaths(name, dockerConfig);
+  const metaPath = join(metaDir, 'meta.json');
+  let meta: { Endpoints?: { docker?: { Host?: unknown; SkipTLSVerify?: unknown } } };
+  try {
+    meta = JSON.parse(await fs.readFile(metaPath, 'utf8')) as typeof meta;
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new DockwardError(
+      missing ? 'DW_E_USAGE' : 'DW_E_INPUT',
+      missing
+        ? `no docker context "${name}" in ${dockerConfig}`
+        : `cannot read docker context "${name}" (${metaPath}): ${describeError(err)}`,
+      { hint: 'List contexts with `docker context ls`; set DOCKER_CONFIG if they live elsewhere.' },
+    );
+  }
+  const host = meta.Endpoints?.docker?.Host;
+  if (typeof host !== 'string' || host === '') {
+    throw new DockwardError('DW_E_INPUT', `docker context "${name}" has no docker endpoint (${metaPath})`, {
+      hint: 'Recreate it with `docker context create NAME --docker host=...`.',
+    });
+  }
+  return { host, skipTlsVerify: meta.Endpoints?.docker?.SkipTLSVerify === true, tlsDir };
 }
 
 /** True while context NAME exists (a `docker context rm` removes its meta folder). */

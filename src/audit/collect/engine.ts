@@ -5,7 +5,7 @@
  * flags, `DOCKER_CERT_PATH`, or a docker context. An unreachable daemon is an `error` fact,
  * never an exception.
  */
-import { createHash } from 'node:crypto';
+import { readDockerContextMeta } from '../../fleet/docker-context.js';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -80,37 +80,13 @@ async function certFolder(dir: string): Promise<TlsFiles> {
   return out;
 }
 
-/** A docker context as the CLI stores it: its endpoint and TLS folder. */
+/** A docker context as the CLI stores it: its endpoint and the TLS files it holds. */
 export async function readDockerContext(
   name: string,
   dockerConfig: string,
 ): Promise<{ host: string; skipTlsVerify: boolean; tls: TlsFiles }> {
-  const id = createHash('sha256').update(name).digest('hex');
-  const metaPath = join(dockerConfig, 'contexts', 'meta', id, 'meta.json');
-  let meta: { Endpoints?: { docker?: { Host?: unknown; SkipTLSVerify?: unknown } } };
-  try {
-    meta = JSON.parse(await fs.readFile(metaPath, 'utf8')) as typeof meta;
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new DockwardError(
-      missing ? 'DW_E_USAGE' : 'DW_E_INPUT',
-      missing
-        ? `no docker context "${name}" in ${dockerConfig}`
-        : `cannot read docker context "${name}" (${metaPath}): ${describeError(err)}`,
-      { hint: 'List contexts with `docker context ls`; set DOCKER_CONFIG if they live elsewhere.' },
-    );
-  }
-  const host = meta.Endpoints?.docker?.Host;
-  if (typeof host !== 'string' || host === '') {
-    throw new DockwardError('DW_E_INPUT', `docker context "${name}" has no docker endpoint (${metaPath})`, {
-      hint: 'Recreate it with `docker context create NAME --docker host=...`.',
-    });
-  }
-  return {
-    host,
-    skipTlsVerify: meta.Endpoints?.docker?.SkipTLSVerify === true,
-    tls: await certFolder(join(dockerConfig, 'contexts', 'tls', id, 'docker')),
-  };
+  const ctx = await readDockerContextMeta(name, dockerConfig);
+  return { host: ctx.host, skipTlsVerify: ctx.skipTlsVerify, tls: await certFolder(ctx.tlsDir) };
 }
 
 /**
