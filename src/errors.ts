@@ -96,6 +96,39 @@ export const ERROR_CODES = {
     kind: 'usage',
     summary: 'A monitor rules file is invalid: the message names the file, line and column of each problem.',
   },
+  DW_E_ROLE_UNKNOWN: {
+    kind: 'usage',
+    summary: 'A certificate OU names neither a built-in role nor a role of the given policy file.',
+  },
+  DW_E_ADDRESS_IN_USE: {
+    kind: 'conflict',
+    summary: 'Another process listens on the address dockward was asked to listen on.',
+  },
+  DW_E_LISTEN_DENIED: {
+    kind: 'usage',
+    summary:
+      'The system refused to let dockward listen there (a port below 1024 needs root or CAP_NET_BIND_SERVICE).',
+  },
+  DW_E_ADDRESS_UNAVAILABLE: {
+    kind: 'usage',
+    summary: 'The address to listen on is not an address of this machine.',
+  },
+  DW_E_PERMISSION: {
+    kind: 'usage',
+    summary: 'The system refused access to a file or folder (permission denied).',
+  },
+  DW_E_NOT_FOUND: {
+    kind: 'not-found',
+    summary: 'A file or folder dockward was asked to use does not exist.',
+  },
+  DW_E_NETWORK: {
+    kind: 'upstream',
+    summary: 'A network connection failed: refused, reset, timed out, or the name does not resolve.',
+  },
+  DW_E_ALREADY_RUNNING: {
+    kind: 'conflict',
+    summary: 'dockward up runs already with this state folder; the message says how to reach or stop it.',
+  },
   DW_E_INTERNAL: { kind: 'internal', summary: 'An unexpected internal error (a bug: please report it).' },
 } as const satisfies Record<string, { kind: ErrorKind; summary: string }>;
 
@@ -174,4 +207,111 @@ export function toHttpStatus(err: unknown): number {
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** The fields Node sets on a failed system call. */
+interface SystemError {
+  code: string;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+  address?: string;
+  port?: number;
+  hostname?: string;
+}
+
+function systemErrorOf(err: unknown): SystemError | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return e as unknown as SystemError;
+  }
+  return undefined;
+}
+
+/**
+ * A failed system call (listen, open, connect) as the DockwardError a person can act on, or
+ * undefined when it is not one of those: the CLI reports only real bugs as DW_E_INTERNAL.
+ */
+export function fromSystemError(err: unknown): DockwardError | undefined {
+  const e = systemErrorOf(err);
+  if (e === undefined) return undefined;
+  const where =
+    e.address !== undefined
+      ? `${e.address.includes(':') ? `[${e.address}]` : e.address}${e.port !== undefined ? `:${e.port}` : ''}`
+      : undefined;
+  const file = e.path ?? '';
+  const cause = { cause: err };
+  if (e.syscall === 'listen' || e.syscall === 'bind') {
+    if (e.code === 'EADDRINUSE') {
+      return new DockwardError(
+        'DW_E_ADDRESS_IN_USE',
+        `cannot listen on ${where ?? 'that address'}: another process listens there`,
+        {
+          hint: `Stop that process (see \`ss -ltnp 'sport = :${e.port ?? 'PORT'}'\`), or choose another port with --listen HOST:PORT.`,
+          ...cause,
+        },
+      );
+    }
+    if (e.code === 'EACCES' || e.code === 'EPERM') {
+      return new DockwardError('DW_E_LISTEN_DENIED', `not allowed to listen on ${where ?? 'that address'}`, {
+        hint: 'Ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a port from 1024 up, e.g. --listen 127.0.0.1:2376.',
+        ...cause,
+      });
+    }
+    if (e.code === 'EADDRNOTAVAIL') {
+      return new DockwardError(
+        'DW_E_ADDRESS_UNAVAILABLE',
+        `cannot listen on ${where ?? 'that address'}: it is not an address of this machine`,
+        {
+          hint: 'Listen on an address this machine has (`ip -br addr`), 127.0.0.1, or 0.0.0.0 for all.',
+          ...cause,
+        },
+      );
+    }
+  }
+  if (e.code === 'EACCES' || e.code === 'EPERM') {
+    return new DockwardError(
+      'DW_E_PERMISSION',
+      `permission denied: ${file || e.syscall || 'the operation'}`,
+      {
+        hint: 'Run as a user that may read and write it (often root for /etc/docker and the Docker socket), or point dockward at another path.',
+        ...cause,
+      },
+    );
+  }
+  if (e.code === 'ENOENT' && file !== '' && e.syscall !== 'connect') {
+    return new DockwardError('DW_E_NOT_FOUND', `${file} does not exist`, {
+      hint: 'Check the path (a relative path is read from the current folder).',
+      ...cause,
+    });
+  }
+  if (e.code === 'EISDIR' || e.code === 'ENOTDIR') {
+    return new DockwardError(
+      'DW_E_NOT_FOUND',
+      `${file}: ${e.code === 'EISDIR' ? 'is a folder, not a file' : 'a part of the path is not a folder'}`,
+      {
+        hint: 'Check the path.',
+        ...cause,
+      },
+    );
+  }
+  const network: Record<string, string> = {
+    ECONNREFUSED: 'the connection was refused (nothing listens there)',
+    ECONNRESET: 'the connection was reset by the other side',
+    ETIMEDOUT: 'the connection timed out',
+    EHOSTUNREACH: 'the host is unreachable',
+    ENETUNREACH: 'the network is unreachable',
+    ENOTFOUND: 'the host name does not resolve',
+    EAI_AGAIN: 'the host name could not be resolved right now',
+    ENOENT: 'the socket does not exist',
+  };
+  const what = network[e.code];
+  if (what !== undefined) {
+    const target = e.hostname ?? where ?? (file || undefined);
+    return new DockwardError('DW_E_NETWORK', `cannot connect${target ? ` to ${target}` : ''}: ${what}`, {
+      hint: 'Check that the daemon or gateway runs and that the address is right; a firewall may drop the connection.',
+      ...cause,
+    });
+  }
+  return undefined;
 }

@@ -2,7 +2,7 @@
 import { CommanderError } from 'commander';
 import { type CliIo, processIo } from './cli/output.js';
 import { buildProgram } from './cli/program.js';
-import { describeError, isDockwardError, toExitCode } from './errors.js';
+import { DockwardError, describeError, fromSystemError, isDockwardError, toExitCode } from './errors.js';
 
 /** Runs the CLI and returns the exit code; the only place that decides how dockward exits. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -10,19 +10,21 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   try {
     await buildProgram(io).parseAsync(argv, { from: 'user' });
     return 0;
-  } catch (err) {
-    if (err instanceof CommanderError) {
+  } catch (caught) {
+    if (caught instanceof CommanderError) {
       // Commander already printed the message or the help text.
       if (
-        err.code === 'commander.helpDisplayed' ||
-        err.code === 'commander.version' ||
-        err.code === 'commander.help'
+        caught.code === 'commander.helpDisplayed' ||
+        caught.code === 'commander.version' ||
+        caught.code === 'commander.help'
       ) {
         return 0;
       }
       return 2;
     }
-    if (isDockwardError(err)) {
+    // A failed listen, open or connect is the user's to fix: say so, with its own code.
+    const err = isDockwardError(caught) ? caught : fromSystemError(caught);
+    if (err instanceof DockwardError) {
       io.stderr.write(`dockward: ${err.message} [${err.code}]\n`);
       if (err.hint) io.stderr.write(`  fix: ${err.hint}\n`);
       if (json && !err.resultPrinted) {
@@ -32,19 +34,45 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       }
       return toExitCode(err);
     }
-    io.stderr.write(`dockward: unexpected error: ${describeError(err)} [DW_E_INTERNAL]\n`);
-    if (err instanceof Error && err.stack && process.env['DOCKWARD_DEBUG']) io.stderr.write(`${err.stack}\n`);
+    io.stderr.write(`dockward: unexpected error: ${describeError(caught)} [DW_E_INTERNAL]\n`);
+    io.stderr.write('  fix: this is a bug in dockward: please report it with the command you ran.\n');
+    if (caught instanceof Error && caught.stack && process.env['DOCKWARD_DEBUG']) {
+      io.stderr.write(`${caught.stack}\n`);
+    }
     return 1;
   }
 }
 
 export { DockwardError } from './errors.js';
 
+/**
+ * Resolves once everything written to the stream so far has been handed to the OS. A pipe whose
+ * reader is slow (`| wc -c`) takes writes asynchronously once its 64 KiB buffer is full; exiting
+ * before this resolves would cut the output there.
+ */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.write('', () => resolve());
+  });
+}
+
+/** A reader that went away (`| head`) is not an error: stop quietly, as cat and grep do. */
+function quietOnEpipe(stream: NodeJS.WriteStream, code: () => number): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(code());
+    throw err;
+  });
+}
+
 /** Runs the CLI on this process's arguments and exits with its code (bin/dockward.js calls it). */
 export async function run(): Promise<never> {
-  const code = await main(process.argv.slice(2));
-  // stdout/stderr are synchronous for files and pipes on Linux, so nothing printed is lost.
-  process.exit(code);
+  let exitCode = 0;
+  quietOnEpipe(process.stdout, () => exitCode);
+  quietOnEpipe(process.stderr, () => exitCode);
+  exitCode = await main(process.argv.slice(2));
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(exitCode);
 }
 
 const isEntry =

@@ -91,12 +91,26 @@ export function runRules(facts: AuditFacts, rules: readonly AuditRule[] = ALL_RU
       area: 'host',
       title: 'Every audit input could be read',
       evidence: inputErrors,
-      remediation:
-        'Fix or make readable each input named in the evidence (run as root for host files); the rules that need it were skipped, not passed',
+      remediation: inputRemediation(facts.target),
     });
   }
   for (const rule of rules) findings.push(runRule(rule, facts));
   return { findings, summary: summarize(findings, describeTarget(facts.target)) };
+}
+
+/**
+ * How to fix unreadable inputs, for this kind of target: a remote daemon needs its TLS client
+ * files (root does not help there); host files need a user who may read them.
+ */
+function inputRemediation(target: AuditFacts['target']): string {
+  if (target.kind === 'remote') {
+    return (
+      'Give the TLS client files of the remote daemon: --tlscacert ca.pem --tlscert cert.pem --tlskey key.pem ' +
+      '(a folder from `dockward pki issue client NAME` or DOCKER_CERT_PATH), or --context NAME of a docker context ' +
+      'that has them; check the address and that the daemon runs. The rules that need it were skipped, not passed'
+    );
+  }
+  return 'Fix or make readable each input named in the evidence (run as root for host files); the rules that need it were skipped, not passed';
 }
 
 function runRule(rule: AuditRule, facts: AuditFacts): Finding {

@@ -1,16 +1,20 @@
 import type { Command } from 'commander';
-import { DockwardError } from '../errors.js';
+import { createLogger, type LogFormat, type Logger } from '../log.js';
 import { resolveHome, type StatePaths, statePaths } from '../store/paths.js';
 import { type CliIo, createOutput, type Output, processIo } from './output.js';
 
 export interface GlobalOptions {
   home?: string;
   json?: boolean;
+  logFormat?: LogFormat;
 }
 
+/** What every command function gets: the state folder, the output channel and a logger factory. */
 export interface CommandContext {
   paths: StatePaths;
   out: Output;
+  /** A logger in the format chosen by --log-format (default: pretty on a terminal, else JSON). */
+  logger(level?: string): Logger;
 }
 
 const ioByProgram = new WeakMap<Command, CliIo>();
@@ -26,25 +30,17 @@ function rootOf(cmd: Command): Command {
   return c;
 }
 
-/** Global flags (`--home`, `--json`) as seen from any subcommand. */
+/** Global flags (`--home`, `--json`, `--log-format`) as seen from any subcommand. */
 export function contextOf(cmd: Command): CommandContext {
   const globals = cmd.optsWithGlobals<GlobalOptions>();
   const io = ioByProgram.get(rootOf(cmd)) ?? processIo;
-  return { paths: statePaths(resolveHome(globals.home)), out: createOutput(globals.json === true, io) };
-}
-
-/** Commander option parser for a whole number of days. */
-export function parseDaysOption(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
-    throw new DockwardError('DW_E_DURATION', `"${value}" is not a whole number of days`, {
-      hint: 'Pass a number of days, for example --days 365.',
-    });
-  }
-  return n;
-}
-
-/** Commander collector for repeatable options (`--san a --san b`). */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
+  return {
+    paths: statePaths(resolveHome(globals.home)),
+    out: createOutput(globals.json === true, io),
+    logger: (level) =>
+      createLogger({
+        ...(level !== undefined ? { level } : {}),
+        ...(globals.logFormat !== undefined ? { format: globals.logFormat } : {}),
+      }),
+  };
 }

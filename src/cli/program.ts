@@ -1,26 +1,32 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { LOG_FORMATS } from '../log.js';
+import { VERSION } from '../version.js';
+import { auditCommand } from './audit/index.js';
+import { auditLogCommand } from './audit-log/index.js';
 import { bindIo } from './context.js';
+import { daemonCommand } from './daemon/index.js';
+import { gatewayCommand } from './gateway/index.js';
+import { hostsCommand } from './hosts/index.js';
+import { initCommand } from './init/index.js';
+import { monitorCommand } from './monitor/index.js';
 import { type CliIo, processIo } from './output.js';
-import { auditCommand } from './audit.js';
-import { auditLogCommand } from './audit-log.js';
-import { daemonCommand } from './daemon.js';
-import { gatewayCommand } from './gateway.js';
-import { hostsCommand } from './hosts.js';
-import { initCommand } from './init.js';
-import { monitorCommand } from './monitor.js';
-import { policyCommand } from './policy.js';
-import { pkiCommand } from './pki.js';
-import { upCommand } from './up.js';
+import { pkiCommand } from './pki/index.js';
+import { policyCommand } from './policy/index.js';
+import { upCommand } from './up/index.js';
 
-export const VERSION = '0.1.0';
-
-/** Declares the command tree; each group lives in its own module under src/cli/. */
+/** Declares the command tree; each group lives in src/cli/<group>/, one file per subcommand. */
 export function buildProgram(io: CliIo = processIo): Command {
   const program = new Command('dockward')
     .description('Secure remote access to the Docker daemon: PKI, hardening, audit, an mTLS gateway.')
     .version(VERSION)
     .option('--home <dir>', 'state folder (default: $DOCKWARD_HOME or ~/.dockward)')
     .option('--json', 'print results as JSON')
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log lines on stderr: pretty (coloured, for a terminal; NO_COLOR turns colour off) or json (JSON lines); default: pretty on a terminal, else json (or $DOCKWARD_LOG_FORMAT)',
+      ).choices(LOG_FORMATS),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions(false);
   program.addCommand(upCommand());

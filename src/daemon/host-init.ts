@@ -10,7 +10,7 @@ import { DEFAULT_SOCKET } from './host-state.js';
 import { promises as fs } from 'node:fs';
 import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DockwardError } from '../errors.js';
 import { ensureCa } from '../pki/bootstrap.js';
 import { currentRecord } from '../pki/index-file.js';
@@ -21,6 +21,7 @@ import { backupFile, ensureDir, MODE_PRIVATE_DIR, writeFileAtomic } from '../sto
 import type { StatePaths } from '../store/paths.js';
 import { type ApplyResult, applyDaemonConfig, planApply, type VerifyCheck } from './apply.js';
 import { dialAddress, engineGet, probeTlsListener } from '../docker/engine-client.js';
+import { explainTlsError } from '../docker/tls-errors.js';
 import { DEFAULT_CONFIG_FILE } from './effective-config.js';
 import { DEFAULT_CERT_DIR } from './profiles.js';
 import { detectRestartMode, type RestartMode } from './restart.js';
@@ -362,7 +363,9 @@ async function installServerFiles(
     await writeFileAtomic(f.path, data, { mode: f.mode });
     if (process.getuid?.() === 0) await fs.chown(f.path, 0, 0);
   }
-  progress(`installed ca.pem, cert.pem (0644) and key.pem (0600) in ${tlsDir} (the CA key stays in the PKI)`);
+  progress(
+    `installed ${files.map((f) => `${basename(f.path)} (${f.mode.toString(8).padStart(4, '0')})`).join(', ')} in ${tlsDir} (the CA key stays in the PKI)`,
+  );
 }
 
 /** `/_ping` and `/version` over TLS with the admin certificate, and a refusal without one. */
@@ -388,7 +391,7 @@ async function verifyTlsAccess(
       what: `TLS /_ping on ${shown} with ${adminName}`,
       ok: false,
       expected: '200 OK',
-      actual: (err as Error).message,
+      actual: explainTlsError(err as NodeJS.ErrnoException),
     });
   }
   const probe = await probeTlsListener(address, port, tls.ca);

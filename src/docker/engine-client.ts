@@ -13,6 +13,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { explainTlsError } from './tls-errors.js';
 
 /** Where a dockerd answers: its unix socket, or a TCP listener with the client's TLS material. */
 export type EngineEndpoint =
@@ -239,7 +240,7 @@ export function probeTlsListener(
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       errorCode ??= err.code;
-      finish(err.code ? `${err.code}: ${err.message}` : err.message);
+      finish(explainTlsError(err));
     });
     socket.on('close', () =>
       finish(response === '' ? 'closed without an answer' : response.split('\r\n')[0]!),

@@ -97,3 +97,18 @@ export async function inspectCertificate(
       .map((c) => viewOf(c, paths, now)),
   };
 }
+
+/** `pki crl`: what the CRL lists, from the index. */
+export async function listRevoked(paths: StatePaths): Promise<{
+  path: string;
+  crlNumber: number;
+  revoked: { name: string; serial: string; revokedAt: string; reason: string }[];
+}> {
+  const index = await loadIndex(paths);
+  const revoked = index.certs.flatMap((c) =>
+    c.revokedAt
+      ? [{ name: c.name, serial: c.serial, revokedAt: c.revokedAt, reason: c.revocationReason ?? '' }]
+      : [],
+  );
+  return { path: paths.crl, crlNumber: index.crlNumber, revoked };
+}

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { loadPolicyDecider } from '../../src/cli/policy.js';
+import { loadPolicyDecider } from '../../src/policy/load.js';
 import { NULL_AUDIT_SINK } from '../../src/gateway/audit-sink.js';
 import { runGateway } from '../../src/gateway/run.js';
 import {

@@ -1,104 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { Command } from 'commander';
-import { DockwardError } from '../errors.js';
-import { bindIo } from './context.js';
-import { parseRequestLine, policyCommand } from './policy.js';
-
-const fixture = (name: string) => new URL(`../../test/fixtures/policy/${name}`, import.meta.url).pathname;
-const EXAMPLE = fixture('example.yaml');
-const work = mkdtempSync(join(tmpdir(), 'dw-policy-cli-'));
-after(() => rmSync(work, { recursive: true, force: true }));
-
-function bodyFile(name: string, content: string): string {
-  const path = join(work, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-/** Runs `dockward policy ...` in-process (program.ts registers the command; this builds a root of its own). */
-async function policy(...argv: string[]): Promise<{ stdout: string; stderr: string; error?: unknown }> {
-  let stdout = '';
-  let stderr = '';
-  const root = new Command('dockward').option('--json').option('--home <dir>').exitOverride();
-  const cmd = policyCommand();
-  cmd.exitOverride();
-  for (const sub of cmd.commands) sub.exitOverride().configureOutput({ writeErr: (s) => (stderr += s) });
-  root.addCommand(cmd);
-  bindIo(root, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  try {
-    await root.parseAsync(argv, { from: 'user' });
-    return { stdout, stderr };
-  } catch (error) {
-    return { stdout, stderr, error };
-  }
-}
-
-/** `dockward policy explain builtin --identity o --request REQUEST ...more`. */
-function explainAsO(request: string, ...more: string[]): ReturnType<typeof policy> {
-  return policy('policy', 'explain', 'builtin', '--identity', 'o', '--request', request, ...more);
-}
-
-describe('dockward policy check', () => {
-  it('prints a summary of a valid file', async () => {
-    const r = await policy('policy', 'check', EXAMPLE);
-    assert.equal(r.error, undefined);
-    assert.match(r.stdout, /example\.yaml: valid/);
-    assert.match(r.stdout, /identities {5}4 \(the first that matches gives the role\)/);
-    assert.match(r.stdout, /ci {13}extends operator; 5 allow; 10 deny/);
-    assert.match(
-      r.stdout,
-      /body checked {3}container\.create, container\.exec, container\.start, container\.update, volume\.create/,
-    );
-  });
-
-  it('prints the summary as JSON with --json', async () => {
-    const r = await policy('--json', 'policy', 'check', EXAMPLE);
-    const data = JSON.parse(r.stdout) as {
-      identities: number;
-      defaultRole: string;
-      roles: { name: string }[];
-    };
-    assert.equal(data.identities, 4);
-    assert.equal(data.defaultRole, 'readonly');
-    assert.deepEqual(
-      data.roles.map((x) => x.name),
-      ['readonly', 'operator', 'admin', 'ci', 'web'],
-    );
-  });
-
-  it('checks the built-in roles with "builtin"', async () => {
-    const r = await policy('policy', 'check', 'builtin');
-    assert.match(r.stdout, /^builtin: valid/);
-  });
-
-  it('fails with DW_E_POLICY (exit 2) naming file:line:col and the fix', async () => {
-    const file = fixture('invalid.yaml');
-    const r = await policy('policy', 'check', file);
-    assert.ok(r.error instanceof DockwardError);
-    assert.equal(r.error.code, 'DW_E_POLICY');
-    assert.equal(r.error.kind, 'usage');
-    assert.match(
-      r.error.message,
-      new RegExp(
-        `${file}:12:11: roles\\.ci\\.deny\\[0\\]\\.when: unknown key "hostmounts" \\(did you mean "hostMounts"\\?\\)`,
-      ),
-    );
-    assert.match(r.error.hint ?? '', /allowed here: privileged, capAdd/);
-  });
-
-  it('fails with DW_E_FILE for a file that does not exist', async () => {
-    const r = await policy('policy', 'check', join(work, 'nope.yaml'));
-    assert.ok(r.error instanceof DockwardError);
-    assert.equal(r.error.code, 'DW_E_FILE');
-  });
-});
+import { describe, it } from 'node:test';
+import { DockwardError } from '../../errors.js';
+import { parseRequestLine } from './explain.js';
+import { bodyFile, EXAMPLE, explainAsO, policy } from './test-support.js';
 
 describe('dockward policy explain', () => {
   it('explains a denial: decision, role, rule, reason, the docker CLI message and every rule consulted', async () => {
@@ -252,15 +156,5 @@ describe('dockward policy explain', () => {
       (e: unknown) => e instanceof DockwardError && e.code === 'DW_E_USAGE',
     );
     assert.deepEqual(parseRequestLine(' get /_ping '), { method: 'GET', target: '/_ping' });
-  });
-});
-
-describe('docs/policy.md', () => {
-  it('shows the example policy that the tests compile', () => {
-    const doc = readFileSync(new URL('../../docs/policy.md', import.meta.url), 'utf8');
-    assert.ok(
-      doc.includes(readFileSync(EXAMPLE, 'utf8')),
-      'docs/policy.md must contain test/fixtures/policy/example.yaml verbatim',
-    );
   });
 });

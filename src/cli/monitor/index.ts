@@ -1,26 +1,7 @@
 import { Command } from 'commander';
-import { DockwardError } from '../errors.js';
-import { createLogger } from '../log.js';
-import { startMonitor } from '../monitor/run.js';
-import { collect, contextOf } from './context.js';
-import { waitForStopSignal } from './gateway.js';
-
-interface MonitorFlags {
-  auditLog: string[];
-  auditFeed: string[];
-  docker: string[];
-  tlscacert?: string;
-  tlscert?: string;
-  tlskey?: string;
-  rules: string[];
-  defaultRules: boolean;
-  sink: string[];
-  json?: boolean;
-  metrics?: string;
-  fromStart?: boolean;
-  spoolDir?: string;
-  reconnectDelay: string;
-}
+import { contextOf } from '../context.js';
+import { collect } from '../options.js';
+import { type MonitorOptions, monitor } from './monitor.js';
 
 const HELP = `
 Sources (repeatable, at least one):
@@ -46,6 +27,7 @@ Examples:
 SIGTERM or SIGINT stops it, after the sinks are flushed. docs/monitor.md has the details.
 `;
 
+/** `dockward monitor`: declarations only. */
 export function monitorCommand(): Command {
   return new Command('monitor')
     .description(
@@ -85,43 +67,7 @@ export function monitorCommand(): Command {
       '250',
     )
     .addHelpText('after', HELP)
-    .action(async (opts: MonitorFlags, cmd: Command) => {
-      const { paths, out } = contextOf(cmd);
-      const reconnectDelayMs = Number(opts.reconnectDelay);
-      if (!/^\d+$/.test(opts.reconnectDelay) || reconnectDelayMs < 1 || reconnectDelayMs > 600_000) {
-        throw new DockwardError(
-          'DW_E_USAGE',
-          `--reconnect-delay "${opts.reconnectDelay}" is not a number of ms`,
-          {
-            hint: 'Pass milliseconds between 1 and 600000, for example --reconnect-delay 1000.',
-          },
-        );
-      }
-      const logger = createLogger();
-      const running = await startMonitor(
-        paths,
-        {
-          auditLogs: opts.auditLog,
-          auditFeeds: opts.auditFeed,
-          dockers: opts.docker,
-          dockerTls: {
-            ...(opts.tlscacert ? { ca: opts.tlscacert } : {}),
-            ...(opts.tlscert ? { cert: opts.tlscert } : {}),
-            ...(opts.tlskey ? { key: opts.tlskey } : {}),
-          },
-          rules: opts.rules,
-          defaultRules: opts.defaultRules,
-          sinks: opts.sink,
-          json: out.json,
-          fromStart: opts.fromStart === true,
-          reconnectDelayMs,
-          ...(opts.metrics ? { metrics: opts.metrics } : {}),
-          ...(opts.spoolDir ? { spoolDir: opts.spoolDir } : {}),
-        },
-        logger,
-      );
-      await waitForStopSignal();
-      logger.info('stopping: flushing the sinks');
-      await running.stop();
+    .action(async (opts: MonitorOptions, cmd: Command) => {
+      await monitor(contextOf(cmd), opts);
     });
 }

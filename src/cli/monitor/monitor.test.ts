@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { main } from '../index.js';
+import { main } from '../../index.js';
 
 const base = mkdtempSync(join(tmpdir(), 'dw-cli-monitor-'));
 after(() => rmSync(base, { recursive: true, force: true }));

@@ -1,0 +1,86 @@
+import { DockwardError } from '../../errors.js';
+import { openAuditLog } from '../../gateway/audit-file-sink.js';
+import { NULL_AUDIT_SINK } from '../../gateway/audit-sink.js';
+import { assertCanListen } from '../../gateway/listen-check.js';
+import { parseHostPort, runGateway } from '../../gateway/run.js';
+import { loadPolicyDecider } from '../../policy/load.js';
+import type { CommandContext } from '../context.js';
+import { cliPassphraseSource } from '../passphrase.js';
+import { waitForStopSignal } from '../signals.js';
+
+export interface GatewayOptions {
+  listen: string;
+  upstream: string;
+  upstreamTlsDir?: string;
+  tlsDir?: string;
+  crl?: string;
+  policy?: string;
+  allow: string[];
+  auditLog?: string;
+  auditFeed?: string;
+  metrics?: string;
+  closeRevoked?: boolean;
+  headersTimeout: string;
+}
+
+/**
+ * `dockward gateway`: runs until SIGINT/SIGTERM. Everything that can be wrong with the flags (a
+ * malformed policy, a taken port) fails before a certificate is issued or a port is opened.
+ */
+export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promise<void> {
+  if (opts.auditFeed && !opts.auditLog) {
+    throw new DockwardError('DW_E_USAGE', '--audit-feed needs --audit-log', {
+      hint: 'The feed streams the records the audit log gets: pass --audit-log FILE too.',
+    });
+  }
+  const policyFile = opts.policy;
+  // Compiled now so a malformed file exits 2 with file:line:col and nothing listens; the gateway
+  // compiles it again on SIGHUP or when the file changes, and keeps the old one if the new is bad.
+  const initial = policyFile !== undefined ? await loadPolicyDecider(policyFile) : undefined;
+  const listen = parseHostPort(opts.listen, '--listen');
+  await assertCanListen(listen.host, listen.port);
+  if (opts.metrics) {
+    const m = parseHostPort(opts.metrics, '--metrics');
+    await assertCanListen(m.host, m.port);
+  }
+  const logger = ctx.logger();
+  const log = opts.auditLog ? await openAuditLog(opts.auditLog, logger) : undefined;
+  const audit = log?.sink ?? NULL_AUDIT_SINK;
+  let first = initial;
+  const running = await runGateway(
+    ctx.paths,
+    {
+      listen: opts.listen,
+      upstream: opts.upstream,
+      allow: opts.allow,
+      audit,
+      ...(opts.auditFeed && log ? { auditFeed: { path: opts.auditFeed, writer: log.writer } } : {}),
+      headersTimeoutMs: Number(opts.headersTimeout),
+      ...(opts.upstreamTlsDir ? { upstreamTlsDir: opts.upstreamTlsDir } : {}),
+      ...(opts.tlsDir ? { tlsDir: opts.tlsDir } : {}),
+      ...(opts.crl ? { crl: opts.crl } : {}),
+      ...(policyFile !== undefined
+        ? {
+            loadDecider: async () => {
+              const compiled = first ?? (await loadPolicyDecider(policyFile));
+              first = undefined;
+              return compiled;
+            },
+            extraWatch: [policyFile],
+          }
+        : {}),
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      ...(opts.closeRevoked ? { closeRevoked: true } : {}),
+    },
+    logger,
+    cliPassphraseSource(),
+  ).catch(async (err: unknown) => {
+    await audit.close(); // releases the log's lock at once
+    throw err;
+  });
+  if (policyFile !== undefined)
+    logger.info({ policy: policyFile }, 'policy in force; SIGHUP or a change to the file reloads it');
+  await waitForStopSignal();
+  logger.info('stopping: draining requests in flight');
+  await running.stop();
+}

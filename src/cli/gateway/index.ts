@@ -1,0 +1,52 @@
+import { Command } from 'commander';
+import { contextOf } from '../context.js';
+import { collect } from '../options.js';
+import { type GatewayOptions, gateway } from './gateway.js';
+
+/** `dockward gateway`: declarations only. */
+export function gatewayCommand(): Command {
+  return new Command('gateway')
+    .description(
+      'Run the mTLS gateway: clients with a certificate from the CA reach the daemon socket, each request decided, recorded and forwarded.',
+    )
+    .option('--listen <host:port>', 'where to listen for TLS clients', '127.0.0.1:2376')
+    .option(
+      '--upstream <url>',
+      'the daemon: unix:///path or tcp://host:port (TLS)',
+      'unix:///var/run/docker.sock',
+    )
+    .option('--upstream-tls-dir <dir>', 'for a tcp upstream: ca.pem, cert.pem, key.pem to reach it')
+    .option(
+      '--tls-dir <dir>',
+      "ca.pem, cert.pem, key.pem of the gateway (default: the PKI's issued/gateway, issued on first start)",
+    )
+    .option('--crl <file>', "CRL to check client certificates against (default: the PKI's crl.pem)")
+    .option(
+      '--policy <file>',
+      'policy file (roles, identities, rules; docs/policy.md) instead of the built-in roles; reloaded on SIGHUP or when the file changes, a malformed one refused (exit 2 at start, the old one kept on reload)',
+    )
+    .option(
+      '--allow <cidr>',
+      'client addresses allowed to connect (repeatable; default: loopback only)',
+      collect,
+      [],
+    )
+    .option('--audit-log <file>', 'hash-chained JSON-lines audit log of every request and connection')
+    .option(
+      '--audit-feed <path>',
+      'also stream each audit record live on this unix socket (mode 0600; needs --audit-log)',
+    )
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus /metrics and /healthz here (plain HTTP: keep it on loopback)',
+    )
+    .option('--close-revoked', 'on reload, end the open connections of certificates the new CRL revokes')
+    .option(
+      '--headers-timeout <ms>',
+      'a request head must arrive within this time (slowloris guard)',
+      '30000',
+    )
+    .action(async (opts: GatewayOptions, cmd: Command) => {
+      await gateway(contextOf(cmd), opts);
+    });
+}

@@ -1,0 +1,81 @@
+import { type InitResult, initHost } from '../../daemon/host-init.js';
+import { parseRestartMode } from '../../daemon/restart.js';
+import { DOCKER_GROUP_WARNING, octal } from '../../daemon/socket-perms.js';
+import type { CommandContext } from '../context.js';
+import { renderApply } from '../daemon/apply.js';
+import { cliPassphraseSource } from '../passphrase.js';
+
+export interface InitOptions {
+  san?: string[];
+  name?: string;
+  dryRun?: boolean;
+  tlsDir: string;
+  config: string;
+  listen: string;
+  restart: string;
+  pidfile: string;
+  host?: string;
+  logFile?: string;
+  root: string;
+  /** seconds */
+  timeout: number;
+}
+
+/** `dockward init`: one Docker host secured end to end; progress lines go to stderr as it works. */
+export function init(ctx: CommandContext, opts: InitOptions): Promise<InitResult> {
+  return initHost({
+    paths: ctx.paths,
+    passphrase: cliPassphraseSource(),
+    ...(opts.san && opts.san.length > 0 ? { sans: opts.san } : {}),
+    ...(opts.name ? { serverName: opts.name } : {}),
+    tlsDir: opts.tlsDir,
+    configPath: opts.config,
+    listen: opts.listen,
+    restart: parseRestartMode(opts.restart),
+    pidfile: opts.pidfile,
+    root: opts.root,
+    ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.logFile ? { logFile: opts.logFile } : {}),
+    startTimeoutMs: opts.timeout * 1000,
+    dryRun: opts.dryRun === true,
+    progress: (line) => ctx.out.info(line),
+  });
+}
+
+/**
+ * The dry run prints the plan; the real run prints what the progress lines did not already say
+ * (the apply summary, the TLS checks, how to connect), so no line appears twice.
+ */
+export function renderInit(r: InitResult): string {
+  const p = r.plan;
+  const header = `${r.dryRun ? 'plan for' : 'secured'} ${p.hostname}: TLS on ${p.listen.address.includes(':') ? `[${p.listen.address}]` : p.listen.address}:${p.listen.port}`;
+  if (r.dryRun) {
+    return [
+      header,
+      `  CA           ${p.ca.exists ? `use ${p.ca.path}` : `create in ${p.ca.path.replace(/\/ca\.pem$/, '')}`}`,
+      `  server cert  ${p.server.action} ${p.server.name} (${p.sans.join(', ')})`,
+      `  admin cert   ${p.admin.action} ${p.admin.name} (client, OU admin)`,
+      ...p.files.map((f) => `  install      ${f.path} (${octal(f.mode)}) from ${f.from}`),
+      `  daemon.json  ${p.configPath}: profile remote-tls`,
+      ...(p.dropIn ? [`  drop-in      ${p.dropIn.fileName}`] : []),
+      `  restart      ${p.restart}`,
+      ...p.warnings.map((w) => `  warning      ${w}`),
+      ...(p.diff ? ['', p.diff.trimEnd()] : []),
+      '',
+      'dry run: nothing was changed',
+    ].join('\n');
+  }
+  return [
+    header,
+    ...(r.apply ? [renderApply(r.apply)] : []),
+    ...r.tls.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'}         ${c.what}: ${c.actual}`),
+    `  audit        ${r.audit}`,
+    '',
+    'Connect from a client that has the admin certificate folder:',
+    ...p.connect.env.map((l) => `  ${l}`),
+    'or as a docker context:',
+    `  ${p.connect.context}`,
+    '',
+    DOCKER_GROUP_WARNING,
+  ].join('\n');
+}
