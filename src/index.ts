@@ -57,20 +57,22 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
-/** A reader that went away (`| head`) is not an error: stop quietly, as cat and grep do. */
-function quietOnEpipe(stream: NodeJS.WriteStream, code: () => number): void {
+/**
+ * A reader that went away (`| head`) is not an error: what is left to print has nobody to read it,
+ * so dockward finishes quietly, as cat and grep do, and exits with the command's own code.
+ */
+function quietWhenReaderGone(stream: NodeJS.WriteStream): void {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(code());
+    if (err.code === 'EPIPE' || stream.destroyed) return;
     throw err;
   });
 }
 
 /** Runs the CLI on this process's arguments and exits with its code (bin/dockward.js calls it). */
 export async function run(): Promise<never> {
-  let exitCode = 0;
-  quietOnEpipe(process.stdout, () => exitCode);
-  quietOnEpipe(process.stderr, () => exitCode);
-  exitCode = await main(process.argv.slice(2));
+  quietWhenReaderGone(process.stdout);
+  quietWhenReaderGone(process.stderr);
+  const exitCode = await main(process.argv.slice(2));
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(exitCode);
 }

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { fromSystemError } from '../errors.js';
+import { DockwardError, fromSystemError } from '../errors.js';
 
 /**
  * Fails now, with DW_E_ADDRESS_IN_USE / DW_E_LISTEN_DENIED and a fix, when host:port cannot be
@@ -11,7 +11,23 @@ export function assertCanListen(host: string, port: number): Promise<void> {
   if (port === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', (err) => reject(fromSystemError(err) ?? err));
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      // A listen address is looked up like a host name: one that does not resolve is not ours.
+      if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+        reject(
+          new DockwardError(
+            'DW_E_ADDRESS_UNAVAILABLE',
+            `cannot listen on ${host}:${port}: "${host}" is not an address of this machine`,
+            {
+              hint: 'Listen on an IP address this machine has (`ip -br addr`), 127.0.0.1, or 0.0.0.0 for all.',
+              cause: err,
+            },
+          ),
+        );
+        return;
+      }
+      reject(fromSystemError(err) ?? err);
+    });
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
   });
 }

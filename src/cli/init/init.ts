@@ -42,32 +42,31 @@ export function init(ctx: CommandContext, opts: InitOptions): Promise<InitResult
   });
 }
 
-/**
- * The dry run prints the plan; the real run prints what the progress lines did not already say
- * (the apply summary, the TLS checks, how to connect), so no line appears twice.
- */
+/** The plan (what a dry run stops at), then for a real run the apply summary, the TLS checks and how to connect. */
 export function renderInit(r: InitResult): string {
   const p = r.plan;
-  const header = `${r.dryRun ? 'plan for' : 'secured'} ${p.hostname}: TLS on ${p.listen.address.includes(':') ? `[${p.listen.address}]` : p.listen.address}:${p.listen.port}`;
+  const plan = [
+    `${r.dryRun ? 'plan for' : 'secured'} ${p.hostname}: TLS on ${p.listen.address.includes(':') ? `[${p.listen.address}]` : p.listen.address}:${p.listen.port}`,
+    `  CA           ${p.ca.exists ? `use ${p.ca.path}` : `create in ${p.ca.path.replace(/\/ca\.pem$/, '')}`}`,
+    `  server cert  ${p.server.action} ${p.server.name} (${p.sans.join(', ')})`,
+    `  admin cert   ${p.admin.action} ${p.admin.name} (client, OU admin)`,
+    ...p.files.map((f) => `  install      ${f.path} (${octal(f.mode)}) from ${f.from}`),
+    `  daemon.json  ${p.configPath}: profile remote-tls`,
+    ...(p.dropIn ? [`  drop-in      ${p.dropIn.fileName}`] : []),
+    `  restart      ${p.restart}`,
+    ...p.warnings.map((w) => `  warning      ${w}`),
+  ];
   if (r.dryRun) {
-    return [
-      header,
-      `  CA           ${p.ca.exists ? `use ${p.ca.path}` : `create in ${p.ca.path.replace(/\/ca\.pem$/, '')}`}`,
-      `  server cert  ${p.server.action} ${p.server.name} (${p.sans.join(', ')})`,
-      `  admin cert   ${p.admin.action} ${p.admin.name} (client, OU admin)`,
-      ...p.files.map((f) => `  install      ${f.path} (${octal(f.mode)}) from ${f.from}`),
-      `  daemon.json  ${p.configPath}: profile remote-tls`,
-      ...(p.dropIn ? [`  drop-in      ${p.dropIn.fileName}`] : []),
-      `  restart      ${p.restart}`,
-      ...p.warnings.map((w) => `  warning      ${w}`),
-      ...(p.diff ? ['', p.diff.trimEnd()] : []),
-      '',
-      'dry run: nothing was changed',
-    ].join('\n');
+    return [...plan, ...(p.diff ? ['', p.diff.trimEnd()] : []), '', 'dry run: nothing was changed'].join(
+      '\n',
+    );
   }
-  return [
-    header,
-    ...(r.apply ? [renderApply(r.apply)] : []),
+  // The plan's warnings, the apply's own TLS checks and the socket-group warning come back in the
+  // apply summary: each line is printed once, where it first appears.
+  return onceEach([
+    ...plan,
+    '',
+    r.apply ? renderApply(r.apply) : '',
     ...r.tls.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'}         ${c.what}: ${c.actual}`),
     `  audit        ${r.audit}`,
     '',
@@ -77,5 +76,17 @@ export function renderInit(r: InitResult): string {
     `  ${p.connect.context}`,
     '',
     DOCKER_GROUP_WARNING,
-  ].join('\n');
+  ]);
+}
+
+/** Joins the lines, leaving out every non-blank line already printed above it. */
+function onceEach(blocks: readonly string[]): string {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const line of blocks.join('\n').split('\n')) {
+    if (line.trim() !== '' && seen.has(line)) continue;
+    seen.add(line);
+    out.push(line);
+  }
+  return out.join('\n');
 }
