@@ -8,7 +8,7 @@ import { runAudit } from '../audit/audit.js';
 import { failsAt, severityRank } from '../audit/engine.js';
 import type { AuditReport, Finding, Severity } from '../audit/model.js';
 import type { HostRecord } from './inventory.js';
-import { mapBounded } from './status.js';
+import { mapBounded } from '../async/map-bounded.js';
 
 export interface HostAudit {
   name: string;

@@ -12,7 +12,8 @@ import { renderEnv } from './env.js';
 import { addHost, removeHost, renameHost } from './hosts.js';
 import { loadInventory } from './inventory.js';
 import { parseEndpoint } from './probe.js';
-import { fleetStatus, mapBounded } from './status.js';
+import { mapBounded } from '../async/map-bounded.js';
+import { fleetStatus } from './status.js';
 
 const target = { name: 'web1', endpoint: 'tcp://10.0.0.5:2376', certDir: "/home/o'neil/.dockward/x" };
 

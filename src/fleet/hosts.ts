@@ -5,7 +5,7 @@ import { currentRecord } from '../pki/index-file.js';
 import { buildLeaf, recordIssued, validateIssue } from '../pki/issue.js';
 import { issuedFiles, loadCa, loadIndex, type PassphraseSource, withPkiLock } from '../pki/store.js';
 import type { StatePaths } from '../store/paths.js';
-import { dockerConfigDir, writeDockerContext } from './docker-context.js';
+import { dockerConfigDir, writeDockerContext } from '../docker/context.js';
 import {
   assertFreeName,
   assertHostName,

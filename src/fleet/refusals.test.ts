@@ -10,7 +10,7 @@ import { issueCertificate } from '../pki/issue.js';
 import { noPassphrase, snapshotTree } from '../pki/test-support.js';
 import { type StatePaths, statePaths } from '../store/paths.js';
 import { bundleHost } from './bundle.js';
-import { dockerContextExists } from './docker-context.js';
+import { dockerContextExists } from '../docker/context.js';
 import { addHost, removeHost, renameHost, writeHostContext } from './hosts.js';
 import { findHost, loadInventory, readClientTls } from './inventory.js';
 import { renewHosts } from './renew.js';

@@ -6,10 +6,11 @@ import { revokeCertificate } from '../pki/revoke.js';
 import { loadIndex, type PassphraseSource } from '../pki/store.js';
 import type { StatePaths } from '../store/paths.js';
 import { buildBundle, writeBundleFile } from './bundle.js';
-import { dockerContextExists, writeDockerContext } from './docker-context.js';
+import { dockerContextExists, writeDockerContext } from '../docker/context.js';
 import { findHost, type HostRecord, loadInventory, readClientTls, updateInventory } from './inventory.js';
+import { DAY_MS, EXPIRING_DAYS } from '../pki/status.js';
 
-export const DEFAULT_RENEW_WINDOW_MS = 30 * 86_400_000;
+export const DEFAULT_RENEW_WINDOW_MS = EXPIRING_DAYS * DAY_MS;
 
 export interface RenewHostsOptions {
   /** Hosts to consider; empty or undefined for every host. */

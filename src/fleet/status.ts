@@ -3,6 +3,8 @@ import { describeError, isDockwardError } from '../errors.js';
 import type { HostRecord } from './inventory.js';
 import { readClientTls } from './inventory.js';
 import { probeHost } from './probe.js';
+import { daysLeft } from '../pki/status.js';
+import { mapBounded } from '../async/map-bounded.js';
 
 export interface HostStatus {
   name: string;
@@ -18,31 +20,6 @@ export interface HostStatus {
   serverCertDaysLeft?: number;
   clientCertDaysLeft?: number;
   rttMs?: number;
-}
-
-const DAY_MS = 86_400_000;
-
-/** Whole days from `now` to `notAfter` (negative once expired). */
-export function daysLeft(notAfter: Date, now: Date = new Date()): number {
-  return Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
 
 /** Probes one host; never throws, so one dead host only makes its own row red. */

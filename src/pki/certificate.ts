@@ -4,10 +4,10 @@ import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
 import { x509 } from './crypto.js';
 import { type KeyType, signingAlgorithm } from './keys.js';
 import type { San } from './san.js';
+import { DAY_MS } from './status.js';
 
 /** Clock skew allowance: a certificate is valid from a few minutes before it was made. */
 export const BACKDATE_MS = 5 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * A random positive 128-bit serial (RFC 5280 allows 20 octets; CA/B asks for 64 random bits).

@@ -3,9 +3,8 @@ import type { StatePaths } from '../store/paths.js';
 import { type CertRecord, currentRecord } from './index-file.js';
 import { buildLeaf } from './issue.js';
 import { parseSan } from './san.js';
+import { DAY_MS } from './status.js';
 import { loadCa, loadIndex, type PassphraseSource, withPkiLock, writeIndex, writeIssued } from './store.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface RenewOptions {
   /** One name, or undefined for every current certificate (then `withinMs` is required). */

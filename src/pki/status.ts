@@ -2,9 +2,12 @@ import type { CertRecord } from './index-file.js';
 
 export type CertStatus = 'valid' | 'expiring' | 'expired' | 'revoked' | 'not-yet-valid' | 'superseded';
 
-/** Days under which a certificate counts as expiring (audit and list agree on this). */
+/**
+ * Days under which a certificate counts as expiring: the one threshold `pki list`, the audit's
+ * cert-expiring rule and `hosts renew` share.
+ */
 export const EXPIRING_DAYS = 30;
-const DAY_MS = 24 * 60 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Whole days left until notAfter (negative once expired). */
 export function daysLeft(notAfter: string | Date, now: Date = new Date()): number {

@@ -14,7 +14,7 @@ import {
   runDocker,
   startDockerd,
 } from './harness/index.js';
-import { dockerContextPaths } from '../../src/fleet/docker-context.js';
+import { dockerContextPaths } from '../../src/docker/context.js';
 import { type GatewayFixture, makePki, startGateway } from './support/gateway-fixture.js';
 
 const skip = await e2eSkipReason();

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DockwardError } from '../../errors.js';
-import { writeDockerContext } from '../../fleet/docker-context.js';
-import { collectEngine, containerFactOf, mapLimit, resolveEngineEndpoint } from './engine.js';
+import { writeDockerContext } from '../../docker/context.js';
+import { mapBounded } from '../../async/map-bounded.js';
+import { collectEngine, containerFactOf, resolveEngineEndpoint } from './engine.js';
 
 describe('container facts from inspect documents', () => {
   it('reads privileges, namespaces and every host path a created container asked for', () => {
@@ -63,7 +64,7 @@ describe('container facts from inspect documents', () => {
   it('maps with bounded concurrency and keeps the order', async () => {
     let running = 0;
     let peak = 0;
-    const out = await mapLimit([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
+    const out = await mapBounded([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
       running++;
       peak = Math.max(peak, running);
       await new Promise((r) => setImmediate(r));

@@ -5,9 +5,10 @@
  * flags, `DOCKER_CERT_PATH`, or a docker context. An unreachable daemon is an `error` fact,
  * never an exception.
  */
-import { readDockerContextMeta } from '../../fleet/docker-context.js';
+import { readDockerContextMeta } from '../../docker/context.js';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { mapBounded } from '../../async/map-bounded.js';
 import {
   describeEndpoint,
   type EngineEndpoint,
@@ -16,7 +17,7 @@ import {
   engineJson,
 } from '../../docker/engine-client.js';
 import { DockwardError, describeError } from '../../errors.js';
-import { dockerConfigDir } from '../../fleet/docker-context.js';
+import { dockerConfigDir } from '../../docker/context.js';
 import type { ContainerFact, EngineFact, Fact } from '../model.js';
 
 /** TLS file paths given on the command line. */
@@ -191,24 +192,6 @@ export function containerFactOf(doc: ContainerInspect): ContainerFact {
   };
 }
 
-/** Runs `fn` over `items`, at most `limit` at a time, keeping the order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 export interface EngineCollectOptions {
   /** Per-request deadline (default 10 s). */
   timeoutMs?: number;
@@ -229,7 +212,7 @@ export async function collectEngine(
       engineJson<Record<string, unknown>>(endpoint, '/version', timeoutMs),
       engineJson<Array<{ Id: string }>>(endpoint, '/containers/json?all=1', timeoutMs),
     ]);
-    const inspected = await mapLimit(list, options.concurrency ?? 8, async (c) => {
+    const inspected = await mapBounded(list, options.concurrency ?? 8, async (c) => {
       const res = await engineGet(endpoint, `/containers/${encodeURIComponent(c.Id)}/json`, timeoutMs);
       if (res.status === 404) return undefined; // removed between the list and the inspect
       if (res.status !== 200) {

@@ -1,6 +1,7 @@
 /** The daemon's TLS certificates: trust anchor, dates, strength and names. */
 import { isIP } from 'node:net';
 import { SYSTEM_TRUST_BUNDLES } from '../../daemon/checks.js';
+import { DAY_MS, daysLeft, EXPIRING_DAYS } from '../../pki/status.js';
 import type { AuditRule, CertFact } from '../model.js';
 import {
   fail,
@@ -16,9 +17,6 @@ import {
   warn,
 } from './rule-support.js';
 
-const DAY_MS = 86_400_000;
-/** `cert-expiring` warns this many days ahead. */
-export const EXPIRING_DAYS = 30;
 /** More certificates than this in tlscacert is a trust bundle, not a private CA. */
 const MAX_CA_CERTS = 10;
 
@@ -92,10 +90,7 @@ export const certExpiring: AuditRule = {
     });
     if (soon.length === 0) return pass(`no certificate expires within ${EXPIRING_DAYS} days`);
     return warn(
-      soon.map(
-        (c) =>
-          `${name(c)} expires on ${c.notAfter} (in ${Math.floor((Date.parse(c.notAfter) - now) / DAY_MS)} days)`,
-      ),
+      soon.map((c) => `${name(c)} expires on ${c.notAfter} (in ${daysLeft(c.notAfter, new Date(now))} days)`),
     );
   },
 };

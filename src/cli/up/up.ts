@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineGet } from '../../docker/engine-client.js';
 import { DockwardError, describeError } from '../../errors.js';
-import { writeDockerContext } from '../../fleet/docker-context.js';
+import { writeDockerContext } from '../../docker/context.js';
 import { openAuditSink } from '../../gateway/audit-file-sink.js';
 import { assertCanListen } from '../../gateway/listen-check.js';
 import { parseHostPort, runGateway } from '../../gateway/run.js';
