@@ -9,9 +9,9 @@ import {
   type IncomingMessage,
   type RequestOptions,
 } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { explainTlsError } from './tls-errors.js';
 
@@ -26,9 +26,27 @@ export type EngineEndpoint =
       tls?: { ca: string; cert?: string; key?: string; servername?: string };
     };
 
+/** The server certificate a TLS endpoint presented (fleet status shows its SANs and expiry). */
+export interface ServerCertInfo {
+  subject: string;
+  sans: string[];
+  notAfter: string;
+}
+
 export interface EngineResponse {
   status: number;
   body: string;
+  /** Over TLS: the certificate the server presented. */
+  server?: ServerCertInfo;
+}
+
+export interface EngineGetOptions {
+  /** Deadline for the whole exchange (default 10 s; Infinity: none but `signal`). */
+  timeoutMs?: number;
+  /** Reuse connections (one TLS handshake for several requests); default: a connection per request. */
+  agent?: HttpsAgent;
+  /** Aborts the request (a deadline shared by several requests). */
+  signal?: AbortSignal;
 }
 
 /** `unix:///path` or `tcp://host:port` → an endpoint (TLS material is added by the caller). */
@@ -52,8 +70,15 @@ function openGet(
   endpoint: EngineEndpoint,
   path: string,
   onResponse: (res: IncomingMessage) => void,
+  options: EngineGetOptions = {},
 ): ClientRequest {
-  const base: RequestOptions = { method: 'GET', path, headers: { host: 'docker' }, agent: false };
+  const base: RequestOptions = {
+    method: 'GET',
+    path,
+    headers: { host: 'docker' },
+    agent: options.agent ?? false,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
   if (endpoint.kind === 'unix') return httpRequest({ ...base, socketPath: endpoint.socketPath }, onResponse);
   if (!endpoint.tls) return httpRequest({ ...base, host: endpoint.host, port: endpoint.port }, onResponse);
   return httpsRequest(
@@ -74,27 +99,66 @@ function openGet(
   );
 }
 
+/** The presented certificate's subject CN, SANs (`DNS:x`, `IP:y`) and expiry, when the socket is TLS. */
+function serverCertOf(res: IncomingMessage): ServerCertInfo | undefined {
+  const socket = res.socket as TLSSocket;
+  const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
+  if (!peer?.valid_to) return undefined;
+  return {
+    subject: peer.subject?.CN ? String(peer.subject.CN) : '',
+    sans: (peer.subjectaltname ?? '')
+      .split(',')
+      .map((s) => s.trim().replace('IP Address:', 'IP:'))
+      .filter((s) => s.length > 0),
+    notAfter: new Date(peer.valid_to).toISOString(),
+  };
+}
+
 /** One GET with a deadline for the whole exchange; rejects on network or TLS errors. */
 export function engineGet(
   endpoint: EngineEndpoint,
   path: string,
-  timeoutMs = 10_000,
+  timeout: number | EngineGetOptions = 10_000,
 ): Promise<EngineResponse> {
+  const options = typeof timeout === 'number' ? { timeoutMs: timeout } : timeout;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
-    const req = openGet(endpoint, path, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-      });
-    });
-    const timer = setTimeout(
-      () =>
-        req.destroy(new Error(`${path} on ${describeEndpoint(endpoint)}: no answer within ${timeoutMs} ms`)),
-      timeoutMs,
+    const req = openGet(
+      endpoint,
+      path,
+      (res) => {
+        const server = serverCertOf(res);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ...(server ? { server } : {}),
+          });
+        });
+        // An abort mid-body may only close the response: settle rather than hang.
+        res.on('close', () => {
+          if (!res.complete) {
+            clearTimeout(timer);
+            reject(new Error(`connection closed during ${path}`));
+          }
+        });
+      },
+      options,
     );
+    // With only a signal (timeoutMs Infinity) the caller's deadline is the one that counts.
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(
+          () =>
+            req.destroy(
+              new Error(`${path} on ${describeEndpoint(endpoint)}: no answer within ${timeoutMs} ms`),
+            ),
+          timeoutMs,
+        )
+      : undefined;
     req.on('error', (err) => {
       clearTimeout(timer);
       reject(err);

@@ -1,6 +1,7 @@
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { isIP } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
+import { type EngineResponse, engineGet, type ServerCertInfo } from '../docker/engine-client.js';
 import { DockwardError } from '../errors.js';
 
 /** PEM material a client presents to a host (the DOCKER_CERT_PATH trio, read into memory). */
@@ -36,11 +37,7 @@ export function parseEndpoint(endpoint: string): Endpoint {
   return { host, port };
 }
 
-export interface ServerCertInfo {
-  subject: string;
-  sans: string[];
-  notAfter: string;
-}
+export type { ServerCertInfo } from '../docker/engine-client.js';
 
 export interface ProbeResult {
   engineVersion: string;
@@ -52,57 +49,18 @@ export interface ProbeResult {
   rttMs: number;
 }
 
-interface Reply {
-  status: number;
-  body: string;
-  server?: ServerCertInfo;
-}
-
-function get(ep: Endpoint, path: string, tls: ClientTls, agent: Agent, signal: AbortSignal): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: ep.host,
-        port: ep.port,
-        path,
-        method: 'GET',
-        ca: tls.ca,
-        cert: tls.cert,
-        key: tls.key,
-        agent,
-        signal,
-      },
-      (res) => {
-        const sock = res.socket as TLSSocket;
-        const peer = sock.getPeerCertificate?.();
-        const server: ServerCertInfo | undefined = peer?.valid_to
-          ? {
-              subject: peer.subject?.CN ? String(peer.subject.CN) : '',
-              sans: (peer.subjectaltname ?? '')
-                .split(',')
-                .map((s) => s.trim().replace('IP Address:', 'IP:'))
-                .filter((s) => s.length > 0),
-              notAfter: new Date(peer.valid_to).toISOString(),
-            }
-          : undefined;
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            ...(server ? { server } : {}),
-          }),
-        );
-        res.on('error', reject);
-        // An abort mid-body may only close the response: settle rather than hang the probe.
-        res.on('close', () => {
-          if (!res.complete) reject(new Error(`connection closed during ${path}`));
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end();
+/** A GET through the one Engine API client, on the probe's shared connection and deadline. */
+function get(
+  ep: Endpoint,
+  path: string,
+  tls: ClientTls,
+  agent: Agent,
+  signal: AbortSignal,
+): Promise<EngineResponse> {
+  return engineGet({ kind: 'tcp', host: ep.host, port: ep.port, tls }, path, {
+    agent,
+    signal,
+    timeoutMs: Number.POSITIVE_INFINITY, // the probe's signal is the deadline
   });
 }
 
@@ -239,7 +197,7 @@ async function probeWith(
     });
   };
   const started = performance.now();
-  let ping: Reply;
+  let ping: EngineResponse;
   try {
     ping = await get(ep, '/_ping', tls, agent, signal);
   } catch (err) {
@@ -249,7 +207,7 @@ async function probeWith(
   }
   const rttMs = Math.round(performance.now() - started);
   if (ping.status !== 200 || ping.server === undefined) throw fail(`/_ping answered HTTP ${ping.status}`);
-  let version: Reply;
+  let version: EngineResponse;
   try {
     version = await get(ep, '/version', tls, agent, signal);
   } catch (err) {
