@@ -273,7 +273,7 @@ describe('canonical body: refusals', () => {
       'a second JSON document after the first',
       'container.create',
       '{"Image":"x"} {"HostConfig":{}}',
-      /unexpected data after the JSON document/,
+      /unexpected data after the end of the JSON document/,
     ],
     ['a UTF-8 byte-order mark', 'container.create', '\ufeff{"Image":"x"}', /byte-order mark/],
     ['malformed JSON', 'container.create', '{"Image":"x",}', /not valid JSON/],

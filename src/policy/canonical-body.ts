@@ -14,7 +14,7 @@
  */
 import type { Endpoint } from '../docker/endpoints/index.js';
 import { ANY, BODY_SCHEMAS, type FieldSpec, type StructSpec } from './body-schema.js';
-import { type JsonNode, JsonSyntaxError, parseStrictJson } from './strict-json.js';
+import { type JsonNode, JsonSyntaxError, parseStrictJson } from '../text/strict-json.js';
 
 /** Bodies above this many bytes are refused with 413 (CVE-2026-34040: bodies over 1 MiB went unchecked). */
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -106,7 +106,8 @@ export function canonicalBody(
   try {
     node = parseStrictJson(text);
   } catch (err) {
-    if (err instanceof JsonSyntaxError) return refuse(`the request body is not valid JSON: ${err.message}`);
+    if (err instanceof JsonSyntaxError)
+      return refuse(`the request body is not valid JSON: ${err.message} at offset ${err.offset}`);
     throw err;
   }
   if (schema?.requireObject && node.kind !== 'object') {
@@ -296,7 +297,7 @@ function walkStruct(node: JsonNode, spec: StructSpec, path: string): Walked {
   const seen = new Map<string, string>();
   const json: string[] = [];
   const value = canonicalObject();
-  for (const [key, child] of node.entries) {
+  for (const { key, value: child } of node.entries) {
     if (!ASCII.test(key)) {
       throw new Refusal(
         `${at(path)} has the key ${JSON.stringify(key)} with non-ASCII characters: Docker's field names are ASCII and Go's decoder folds some such keys onto them`,
@@ -324,7 +325,7 @@ function walkMap(node: JsonNode, values: FieldSpec, path: string): Walked {
   const seen = new Set<string>();
   const json: string[] = [];
   const value = canonicalObject();
-  for (const [key, child] of node.entries) {
+  for (const { key, value: child } of node.entries) {
     if (seen.has(key)) throw new Refusal(duplicate(path, key, key));
     seen.add(key);
     const w = walk(child, values, `${path}[${JSON.stringify(key)}]`);
@@ -341,7 +342,7 @@ function walkAny(node: JsonNode, path: string): Walked {
       const seen = new Map<string, string>();
       const json: string[] = [];
       const value = canonicalObject();
-      for (const [key, child] of node.entries) {
+      for (const { key, value: child } of node.entries) {
         const folded = foldKey(key);
         const earlier = seen.get(folded);
         if (earlier !== undefined) throw new Refusal(duplicate(path, key, earlier));

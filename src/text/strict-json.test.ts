@@ -6,7 +6,7 @@ import { JsonSyntaxError, type JsonNode, parseStrictJson } from './strict-json.j
 function plain(node: JsonNode): unknown {
   switch (node.kind) {
     case 'object':
-      return node.entries.map(([k, v]) => [k, plain(v)]);
+      return node.entries.map((e) => [e.key, plain(e.value)]);
     case 'array':
       return node.items.map(plain);
     case 'number':
@@ -44,14 +44,14 @@ describe('parseStrictJson', () => {
   });
 
   const bad: [string, string, RegExp][] = [
-    ['a trailing comma', '{"a":1,}', /expected a string key/],
-    ['single quotes', "{'a':1}", /expected a string key/],
-    ['a leading zero', '[01]', /expected "," or "]"/],
+    ['a trailing comma', '{"a":1,}', /trailing comma before "}"/],
+    ['single quotes', "{'a':1}", /expected a key in double quotes/],
+    ['a leading zero', '[01]', /invalid number "01"/],
     ['a bare control character in a string', '"a\u0001"', /control character/],
     ['an invalid escape', '"\\x41"', /invalid escape/],
-    ['a short unicode escape', '"\\u12"', /malformed \\u escape/],
+    ['a short unicode escape', '"\\u12"', /invalid \\u escape/],
     ['NaN', '[NaN]', /unexpected character/],
-    ['a second value', '{} {}', /unexpected data after the JSON document/],
+    ['a second value', '{} {}', /unexpected data after the end of the JSON document/],
     ['an unterminated string', '"abc', /unterminated string/],
     ['nothing', '', /unexpected end of input/],
     ['a comment', '{"a":1 /* x */}', /expected "," or "}"/],
@@ -68,5 +68,20 @@ describe('parseStrictJson', () => {
   it('refuses nesting beyond the depth limit and accepts it at the limit', () => {
     assert.doesNotThrow(() => parseStrictJson(`${'['.repeat(5)}${']'.repeat(5)}`, 5));
     assert.throws(() => parseStrictJson(`${'['.repeat(6)}${']'.repeat(6)}`, 5), /nested deeper than 5/);
+  });
+
+  it('gives every value and key its offset, and an error its line and column', () => {
+    const node = parseStrictJson('{\n  "a": [1, "x"]\n}');
+    assert.equal(node.kind === 'object' && node.entries[0]?.keyOffset, 4);
+    assert.equal(node.kind === 'object' && node.entries[0]?.value.offset, 9);
+    assert.throws(
+      () => parseStrictJson('{\n  "a": 1\n  "b": 2\n}'),
+      (err: unknown) =>
+        err instanceof JsonSyntaxError &&
+        /a comma may be missing/.test(err.message) &&
+        err.pos.line === 3 &&
+        err.pos.column === 3 &&
+        err.offset === 13,
+    );
   });
 });
