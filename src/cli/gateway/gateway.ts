@@ -3,7 +3,7 @@ import { openAuditLog } from '../../gateway/audit-file-sink.js';
 import { NULL_AUDIT_SINK } from '../../gateway/audit-sink.js';
 import { assertCanListen } from '../../gateway/listen-check.js';
 import { parseHostPort, runGateway } from '../../gateway/run.js';
-import { loadPolicyDecider } from '../../policy/load.js';
+import { BUILTIN_POLICY_NAME, loadPolicyDecider } from '../../policy/load.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
 import { waitForStopSignal } from '../signals.js';
@@ -66,7 +66,8 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
               first = undefined;
               return compiled;
             },
-            extraWatch: [policyFile],
+            // The built-in roles have no file to watch.
+            extraWatch: policyFile === BUILTIN_POLICY_NAME ? [] : [policyFile],
           }
         : {}),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
