@@ -58,6 +58,14 @@ export async function startUp(
   try {
     // Before anything is written: a taken port must not leave a CA or certificates behind.
     await assertCanListen(listen.host, listen.port);
+    if (
+      options.upstream?.startsWith('unix://') &&
+      !(await pingSocket(options.upstream.slice('unix://'.length)))
+    ) {
+      throw new DockwardError('DW_E_UPSTREAM', `no Docker daemon answers on ${options.upstream}`, {
+        hint: 'Start the daemon or fix --upstream; without --upstream, up uses the local daemon or starts a sandbox.',
+      });
+    }
     if (await ensureCa(paths, passphrase)) progress(`created the CA in ${paths.pki}`);
     const admin = await ensureCertificate(paths, { kind: 'client', name: 'admin', ou: 'admin' }, passphrase);
     if (admin.created) progress(`issued the admin client certificate in ${admin.dir}`);

@@ -571,6 +571,24 @@ describe('the CLI contract, from the binary', { skip }, () => {
     ]);
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stderr, /warning: --ou "admn" is not a role .*issued anyway \(--force\)/);
+    const host = await dockward([
+      '--home',
+      home,
+      'hosts',
+      'add',
+      'web9',
+      '--endpoint',
+      'tcp://127.0.0.1:2376',
+      '--role',
+      'opertor',
+      '--no-verify',
+    ]);
+    assert.equal(host.code, 2);
+    assert.match(
+      host.stderr,
+      /--role "opertor" is not a role \(did you mean "operator"\?\).*\[DW_E_ROLE_UNKNOWN\]/,
+    );
+    assert.equal(existsSync(join(home, 'pki', 'issued', 'host-web9')), false);
   });
 
   it('audit --host tcp://... without certificates says which flags it needs, not "run as root"', async () => {

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { runAudit, targetOf } from '../../audit/audit.js';
 import { failsAt } from '../../audit/engine.js';
 import { summaryLine } from '../../audit/format/table.js';
@@ -33,6 +34,10 @@ export interface AuditRun {
   text: string;
   /** Where it was written with --output. */
   output?: string;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() === true;
 }
 
 /** `dockward audit --list`: the rules. */
@@ -71,6 +76,11 @@ export async function audit(ctx: CommandContext, opts: AuditOptions): Promise<Au
   if (opts.root !== undefined && hasTls) {
     throw new DockwardError('DW_E_USAGE', '--root audits files only: TLS client flags do not apply', {
       hint: 'Drop --tlscacert/--tlscert/--tlskey, or audit a daemon with --host tcp://...',
+    });
+  }
+  if (opts.root !== undefined && !(await isDirectory(opts.root))) {
+    throw new DockwardError('DW_E_NOT_FOUND', `--root ${opts.root} is not a folder`, {
+      hint: 'Pass the folder that stands for / of the host to audit (it holds etc/docker/daemon.json).',
     });
   }
   if (opts.host?.startsWith('tcp://') && !hasTls && opts.context === undefined) {

@@ -1,5 +1,6 @@
 import { DockwardError } from '../../errors.js';
 import { type AddHostResult, addHost } from '../../fleet/hosts.js';
+import { assertKnownRole } from '../../policy/role-names.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
 
@@ -13,10 +14,14 @@ export interface HostsAddOptions {
   key?: string;
   verify: boolean;
   timeout: number;
+  /** The policy file whose roles --role may also name. */
+  policy?: string;
+  /** Issue a --role that names no known role anyway. */
+  force?: boolean;
 }
 
 /** `dockward hosts add NAME --endpoint tcp://...`: issue (or import) a client certificate and verify. */
-export function hostsAdd(ctx: CommandContext, opts: HostsAddOptions): Promise<AddHostResult> {
+export async function hostsAdd(ctx: CommandContext, opts: HostsAddOptions): Promise<AddHostResult> {
   const given = [opts.ca, opts.cert, opts.key].filter((x) => x !== undefined).length;
   if (given !== 0 && given !== 3) {
     throw new DockwardError('DW_E_USAGE', '--ca, --cert and --key go together', {
@@ -26,6 +31,14 @@ export function hostsAdd(ctx: CommandContext, opts: HostsAddOptions): Promise<Ad
   if (given === 3 && opts.role !== undefined) {
     throw new DockwardError('DW_E_USAGE', '--role applies to an issued certificate, not to --cert files', {
       hint: 'Drop --role (the imported certificate carries its own OU), or drop --ca/--cert/--key to issue one.',
+    });
+  }
+  if (opts.role !== undefined) {
+    await assertKnownRole(opts.role, {
+      ...(opts.policy !== undefined ? { policyFile: opts.policy } : {}),
+      force: opts.force === true,
+      flag: '--role',
+      warn: (line) => ctx.out.info(line),
     });
   }
   return addHost(

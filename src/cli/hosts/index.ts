@@ -31,7 +31,12 @@ export function hostsCommand(): Command {
       'Add a host: issue a client certificate (or copy --ca/--cert/--key) and verify the connection.',
     )
     .requiredOption('--endpoint <url>', 'tcp://HOST:PORT of the TLS dockerd or gateway')
-    .option('--role <role>', 'OU of the issued client certificate host-NAME (the gateway role)')
+    .option(
+      '--role <role>',
+      'OU of the issued client certificate host-NAME: a built-in role (readonly | operator | admin) or a role of --policy FILE',
+    )
+    .option('--policy <file>', 'a policy file whose roles --role may name (the one the gateway runs with)')
+    .option('--force', 'issue even when --role names no known role (prints a warning)')
     .option('--days <n>', 'validity of the issued client certificate in days', parseDaysOption)
     .option('--ca <file>', 'existing CA certificate (with --cert and --key: no certificate is issued)')
     .option('--cert <file>', 'existing client certificate')

@@ -1,7 +1,7 @@
 import { type CertKind, type IssueResult, issueCertificate } from '../../pki/issue.js';
 import { parseKeyType } from '../../pki/keys.js';
 import { loadPolicyDecider } from '../../policy/load.js';
-import { checkRoleName, knownRoles } from '../../policy/role-names.js';
+import { assertKnownRole } from '../../policy/role-names.js';
 import { DockwardError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
@@ -42,14 +42,15 @@ export async function pkiIssue(ctx: CommandContext, opts: PkiIssueOptions): Prom
 
 /** An OU must name a role before anything is signed: a typo would silently become readonly. */
 async function checkOu(ctx: CommandContext, opts: PkiIssueOptions): Promise<void> {
-  const policy = opts.policy !== undefined ? await loadPolicyDecider(opts.policy) : undefined;
-  if (opts.ou === undefined) return;
-  try {
-    checkRoleName(opts.ou, knownRoles(policy), opts.policy);
-  } catch (err) {
-    if (!opts.force || !(err instanceof DockwardError)) throw err;
-    ctx.out.info(`warning: ${err.message}; issued anyway (--force)`);
+  if (opts.ou === undefined) {
+    if (opts.policy !== undefined) await loadPolicyDecider(opts.policy); // still a usage check
+    return;
   }
+  await assertKnownRole(opts.ou, {
+    ...(opts.policy !== undefined ? { policyFile: opts.policy } : {}),
+    force: opts.force === true,
+    warn: (line) => ctx.out.info(line),
+  });
 }
 
 export function renderPkiIssue(r: IssueResult): string {
