@@ -166,7 +166,7 @@ describe('the CLI contract, from the binary', { skip }, () => {
     rmSync(base, { recursive: true, force: true });
   });
 
-  it('gateway --policy FILE: the policy is in force, reloads on SIGHUP; a malformed one exits 2 with file:line:col and nothing listens', async () => {
+  it('gateway --policy FILE: the policy is in force, reloads on SIGHUP and on a file change; a malformed one exits 2 with file:line:col and nothing listens', async () => {
     const policy = join(base, 'policy.yaml');
     writeFileSync(policy, policyAllowing('container.list, system.ping, system.ping.head, system.version'));
     // The policy's own role is a valid --ou once the policy is named.
@@ -220,6 +220,15 @@ describe('the CLI contract, from the binary', { skip }, () => {
     }
     assert.notEqual(ps.code, 0, 'after the reload container.list is denied');
     assert.match(ps.stderr, /dockward: .*denied/);
+
+    // A change to the file is picked up without a signal.
+    writeFileSync(policy, policyAllowing('container.list, system.ping, system.ping.head, system.version'));
+    ps = await runDocker(['ps'], { env });
+    for (let i = 0; i < 50 && ps.code !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ps = await runDocker(['ps'], { env });
+    }
+    assert.equal(ps.code, 0, `the changed file is in force without SIGHUP: ${ps.stderr}`);
     assert.equal(await stopBinary(gw.child), 0);
 
     const bad = join(base, 'bad-policy.yaml');
