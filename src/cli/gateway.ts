@@ -41,6 +41,10 @@ export function gatewayCommand(): Command {
     )
     .option('--crl <file>', "CRL to check client certificates against (default: the PKI's crl.pem)")
     .option(
+      '--policy <file>',
+      'policy file with roles and rules (see docs/policy.md); reloaded on change or SIGHUP',
+    )
+    .option(
       '--allow <cidr>',
       'client addresses allowed to connect (repeatable; default: loopback only)',
       collect,
