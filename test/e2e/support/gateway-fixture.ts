@@ -111,6 +111,10 @@ export interface GatewayProcess {
   envFor(client: string, extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** The audit log's records so far. */
   records(): AuditRecord[];
+  /** The audit log's `request` records (the decisions), `response` records and `connection` records. */
+  decisions(): AuditRecord[];
+  completions(): AuditRecord[];
+  connections(): AuditRecord[];
   /** The gateway's log lines so far (pino JSON on stderr). */
   logs(): LogLine[];
   stderr(): string;
@@ -208,6 +212,7 @@ export async function startGateway(
     exitedEarly = e;
   });
   const logs = () => parseLines<LogLine>(err);
+  const records = () => (existsSync(auditLog) ? parseLines<AuditRecord>(readFileSync(auditLog, 'utf8')) : []);
   const listening = await eventually(
     () => exitedEarly !== undefined || logs().some((l) => l.msg === 'gateway listening'),
     30_000,
@@ -240,7 +245,10 @@ export async function startGateway(
       DOCKER_CERT_PATH: pki.issuedDir(client),
       ...extra,
     }),
-    records: () => (existsSync(auditLog) ? parseLines<AuditRecord>(readFileSync(auditLog, 'utf8')) : []),
+    records,
+    decisions: () => records().filter((r) => r.type === 'request'),
+    completions: () => records().filter((r) => r.type === 'response'),
+    connections: () => records().filter((r) => r.type === 'connection'),
     logs,
     stderr: () => err,
     reload: async () => {
