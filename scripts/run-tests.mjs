@@ -31,6 +31,36 @@ function find(dir) {
   return out.sort();
 }
 
+function newestMtime(dir) {
+  let newest = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    newest = Math.max(newest, st.isDirectory() ? newestMtime(p) : st.mtimeMs);
+  }
+  return newest;
+}
+
+function buildIfStale() {
+  let built = 0;
+  try {
+    built = statSync(join(root, 'dist', 'index.js')).mtimeMs;
+  } catch {
+    // not built yet
+  }
+  if (built >= newestMtime(join(root, 'src'))) return;
+  console.log('run-tests: building dist/ for the e2e suites (npm run build)');
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      stdio: 'inherit',
+      cwd: root,
+    },
+  );
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+}
+
 const unit = [...find(join(root, 'src')), ...find(join(root, 'test', 'unit'))];
 const e2e = find(join(root, 'test', 'e2e'));
 let files = [...(wantUnit ? unit : []), ...(wantE2e ? e2e : [])];
@@ -39,6 +69,8 @@ if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
+// The e2e suites drive the built binary (bin/dockward.js runs dist/): rebuild it when src/ is newer.
+if (files.some((f) => f.includes(`${join('test', 'e2e')}`))) buildIfStale();
 console.log(`run-tests: ${files.length} files (${files.map((f) => relative(root, f)).join(', ')})`);
 // One file at a time: e2e files each start their own dockerd, and the machine has 2 cores.
 const res = spawnSync(

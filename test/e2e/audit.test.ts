@@ -2,18 +2,13 @@
 // A, hardened with the seed 001 baseline + TLS (remote-tls profile: userns-remap, tlsverify on a
 // loopback port); B, with a plain `-H tcp://127.0.0.1:PORT` and two containers that are only created
 // (a privileged one cannot start here, see FACTS.md); then B restarted with TLS but no client
-// verification. Each audit is the CLI from source (`--host unix://SOCK`: the dockerd serving that
+// verification. Each audit is the built binary (`--host unix://SOCK`: the dockerd serving that
 // socket, found through /proc), as a user would run it.
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Finding } from '../../src/audit/model.js';
-import { buildProfile } from '../../src/daemon/profiles.js';
-import { initCa } from '../../src/pki/init-ca.js';
-import { issueCertificate } from '../../src/pki/issue.js';
-import { statePaths } from '../../src/store/paths.js';
 import {
   buildBusyboxImage,
   e2eSkipReason,
@@ -27,12 +22,22 @@ import {
 
 const skip = await e2eSkipReason();
 
+/** One finding of `audit --format json` (docs/audit.md). */
+interface Finding {
+  id: string;
+  cis?: string;
+  area: string;
+  severity: string;
+  status: string;
+  evidence: string[];
+}
+
 interface JsonReport {
   findings: Finding[];
   summary: { failBySeverity: Record<string, number> };
 }
 
-/** dockward from source, with an environment that cannot reach the user's state or docker. */
+/** The dockward binary, with an environment that cannot reach the user's state or docker. */
 function dockward(args: readonly string[]): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -60,17 +65,29 @@ function failing(report: JsonReport, areas: readonly string[]): string[] {
     .map((f) => `${f.id} (${f.area}, ${f.severity}): ${f.evidence.join('; ')}`);
 }
 
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, made in-process. */
+/** Runs the binary and insists on exit 0 (a fixture step). */
+async function dockwardOk(args: readonly string[]): Promise<RunResult> {
+  const res = await dockward(args);
+  assert.equal(res.code, 0, `dockward ${args.join(' ')}: ${res.stderr}`);
+  return res;
+}
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate: `dockward pki` as a user runs it. */
 async function makePki(home: string): Promise<{ server: string; client: string; ca: string }> {
-  const paths = statePaths(home);
-  const none = async () => undefined;
-  await initCa(paths, {}, none);
-  await issueCertificate(
-    paths,
-    { kind: 'server', name: 'dockerd', sans: ['IP:127.0.0.1', 'DNS:localhost'] },
-    none,
-  );
-  await issueCertificate(paths, { kind: 'client', name: 'alice', ou: 'admin' }, none);
+  await dockwardOk(['--home', home, 'pki', 'init']);
+  await dockwardOk([
+    '--home',
+    home,
+    'pki',
+    'issue',
+    'server',
+    'dockerd',
+    '--san',
+    'IP:127.0.0.1',
+    '--san',
+    'DNS:localhost',
+  ]);
+  await dockwardOk(['--home', home, 'pki', 'issue', 'client', 'alice', '--ou', 'admin']);
   return {
     ca: join(home, 'pki', 'ca.pem'),
     server: join(home, 'pki', 'issued', 'dockerd'),
@@ -125,13 +142,29 @@ describe('dockward audit against real private dockerds', { skip }, () => {
       async (dockerd, tcpPort) => {
         // userns-remap: the remapped root must traverse every folder above the data-root.
         chmodSync(dockerd.baseDir, 0o711);
-        const profile = buildProfile('remote-tls', {
-          certDir: pki.server,
-          listenAddress: '127.0.0.1',
-          port: tcpPort,
-          socketPath: dockerd.socketPath,
-        });
-        writeFileSync(configPath(), `${JSON.stringify(profile.settings, null, 2)}\n`);
+        // The profile as a user writes it: `daemon harden --profile remote-tls --write` on a
+        // daemon.json that names the daemon's socket (the socket the profile keeps).
+        writeFileSync(configPath(), `${JSON.stringify({ hosts: [`unix://${dockerd.socketPath}`] })}\n`);
+        mkdirSync(join(work, 'a-root'));
+        await dockwardOk([
+          '--home',
+          join(work, 'home'),
+          'daemon',
+          'harden',
+          '--config',
+          configPath(),
+          '--pidfile',
+          join(work, 'a', 'not-running.pid'),
+          '--root',
+          join(work, 'a-root'),
+          '--profile',
+          'remote-tls',
+          '--cert-dir',
+          pki.server,
+          '--listen',
+          `127.0.0.1:${tcpPort}`,
+          '--write',
+        ]);
         await dockerd.start();
       },
     );

@@ -14,28 +14,30 @@ import {
   runDocker,
   startDockerd,
 } from './harness/index.js';
-import { dockerContextPaths } from '../../src/docker/context.js';
-import { type GatewayFixture, makePki, startGateway } from './support/gateway-fixture.js';
+import {
+  eventually,
+  type GatewayProcess,
+  makePki,
+  type Pki,
+  startGateway,
+} from './support/gateway-fixture.js';
 
 const skip = await e2eSkipReason();
 
-/** A `dockward` executable for shells: the real CLI from source, so `eval "$(dockward hosts env NAME)"` runs as a user types it. */
+/** A `dockward` executable for shells: the built binary, so `eval "$(dockward hosts env NAME)"` runs as a user types it. */
 function writeDockwardBin(dir: string): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  writeFileSync(
-    join(bin, 'dockward'),
-    `#!/bin/sh\nexec "${process.execPath}" --import "${import.meta.resolve('tsx')}" "${DOCKWARD_ENTRY}" "$@"\n`,
-  );
+  writeFileSync(join(bin, 'dockward'), `#!/bin/sh\nexec "${process.execPath}" "${DOCKWARD_ENTRY}" "$@"\n`);
   chmodSync(join(bin, 'dockward'), 0o755);
   return bin;
 }
 
 describe('dockward hosts with two gateways on loopback', { skip }, () => {
   let dockerd: PrivateDockerd;
-  let pki: Awaited<ReturnType<typeof makePki>>;
-  let gwA: GatewayFixture;
-  let gwB: GatewayFixture;
+  let pki: Pki;
+  let gwA: GatewayProcess;
+  let gwB: GatewayProcess;
   let bStopped = false;
   const work = mkdtempSync(join(tmpdir(), 'dw-e2e-fleet-'));
   const dockerConfig = join(work, 'docker-config');
@@ -48,14 +50,14 @@ describe('dockward hosts with two gateways on loopback', { skip }, () => {
   before(async () => {
     dockerd = await startDockerd();
     pki = await makePki({});
-    gwA = await startGateway(dockerd, pki.paths);
-    gwB = await startGateway(dockerd, pki.paths);
+    gwA = await startGateway(dockerd, pki);
+    gwB = await startGateway(dockerd, pki);
     const bin = writeDockwardBin(work);
     mkdirSync(dockerConfig, { mode: 0o700 });
     env = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DOCKER_')) env[k] = v;
     env['PATH'] = `${bin}:${process.env['PATH'] ?? ''}`;
-    env['DOCKWARD_HOME'] = pki.paths.home;
+    env['DOCKWARD_HOME'] = pki.home;
     env['DOCKER_CONFIG'] = dockerConfig;
     // A docker command that somehow misses the fleet host fails here, never at the system socket.
     env['DOCKER_HOST'] = `unix://${join(work, 'no-such.sock')}`;
@@ -135,7 +137,14 @@ describe('dockward hosts with two gateways on loopback', { skip }, () => {
   it('renews a host: its docker context and bundles get the new files, and the reloaded gateway refuses only the old certificate', async () => {
     const ctxEnv = { ...env };
     delete ctxEnv['DOCKER_HOST'];
-    const ctxTls = dockerContextPaths('beta', dockerConfig).tlsDir;
+    // Where the docker CLI itself keeps the context's TLS files.
+    const inspect = await runDocker(['context', 'inspect'], {
+      env: { ...ctxEnv, DOCKER_CONTEXT: 'beta' },
+      cli: DOCKER_CLI_28,
+    });
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const [meta] = JSON.parse(inspect.stdout) as { Storage: { TLSPath: string } }[];
+    const ctxTls = join(meta!.Storage.TLSPath, 'docker');
     // The files the context copied at `hosts context` time: the certificate about to be replaced.
     const oldDir = join(work, 'beta-old');
     cpSync(ctxTls, oldDir, { recursive: true });
@@ -168,7 +177,7 @@ describe('dockward hosts with two gateways on loopback', { skip }, () => {
     assert.equal(row.contexts.length, 1);
     assert.deepEqual([...row.bundles].sort(), [envFile, tgz].sort());
 
-    const newCert = readFileSync(join(pki.paths.issuedDir('host-beta'), 'cert.pem'), 'utf8');
+    const newCert = readFileSync(join(pki.issuedDir('host-beta'), 'cert.pem'), 'utf8');
     assert.equal(readFileSync(join(ctxTls, 'cert.pem'), 'utf8'), newCert);
     assert.notEqual(newCert, readFileSync(join(oldDir, 'cert.pem'), 'utf8'));
     const untar = await sh(`tar -xzOf "${tgz}" cert.pem`);
@@ -176,7 +185,7 @@ describe('dockward hosts with two gateways on loopback', { skip }, () => {
     const b64 = await sh(`set -a; . "${envFile}"; printf '%s' "$DOCKWARD_CERT_PEM_B64" | base64 -d`);
     assert.equal(b64.stdout, newCert);
 
-    assert.equal((await gwB.gateway.reload()).ok, true);
+    assert.deepEqual(await gwB.reload(), { ok: true });
     const ps = await runDocker(['--context', 'beta', 'ps', '--all', '--format', '{{.ID}}'], {
       env: ctxEnv,
       cli: DOCKER_CLI_28,
@@ -193,7 +202,8 @@ describe('dockward hosts with two gateways on loopback', { skip }, () => {
     });
     assert.notEqual(old.code, 0, 'the old, revoked certificate still reaches the gateway');
     // Refused for the revocation, not for anything else about those files.
-    const refusals = gwB.memory!.connections.filter((c) => c.event === 'handshake-failed');
+    await eventually(() => gwB.connections().some((c) => c.event === 'handshake-failed'));
+    const refusals = gwB.connections().filter((c) => c.event === 'handshake-failed');
     assert.match(refusals.at(-1)?.reason ?? '', /revoked/);
     const list = JSON.parse((await dw('--json hosts list')).stdout) as {
       name: string;

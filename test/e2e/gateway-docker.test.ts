@@ -17,7 +17,7 @@ import {
   startDockerd,
   TEST_IMAGE,
 } from './harness/index.js';
-import { type GatewayFixture, makePki, startGateway } from './support/gateway-fixture.js';
+import { type GatewayProcess, makePki, type Pki, startGateway } from './support/gateway-fixture.js';
 
 const skip = await e2eSkipReason();
 
@@ -54,8 +54,8 @@ function firstLines(
 
 describe('the docker CLI through the gateway', { skip }, () => {
   let dockerd: PrivateDockerd;
-  let gw: GatewayFixture;
-  let pki: Awaited<ReturnType<typeof makePki>>;
+  let gw: GatewayProcess;
+  let pki: Pki;
   let env: NodeJS.ProcessEnv;
   const work = mkdtempSync(join(tmpdir(), 'dw-e2e-gwcli-'));
 
@@ -63,7 +63,7 @@ describe('the docker CLI through the gateway', { skip }, () => {
     dockerd = await startDockerd();
     await buildBusyboxImage(dockerd);
     pki = await makePki({ admin: 'admin', viewer: 'readonly' });
-    gw = await startGateway(dockerd, pki.paths);
+    gw = await startGateway(dockerd, pki);
     env = gw.envFor('admin');
   });
   after(async () => {
@@ -189,11 +189,11 @@ describe('the docker CLI through the gateway', { skip }, () => {
     });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await docker(['run', '--rm', 'bk:1', 'cat', '/f.txt']), 'buildkit\n');
-    assert.ok(gw.memory!.decisions.some((d) => d.endpoint === 'session' && d.decision === 'allow'));
+    assert.ok(gw.decisions().some((d) => d.endpoint === 'session' && d.decision === 'allow'));
   });
 
   it('serves the old hijack form: exec start without Upgrade gets 200 and a raw stream both ways', async () => {
-    const certDir = pki.paths.issuedDir('admin');
+    const certDir = pki.issuedDir('admin');
     const tlsOpts = {
       host: '127.0.0.1',
       port: gw.port,
@@ -239,7 +239,7 @@ describe('the docker CLI through the gateway', { skip }, () => {
 
   it('upgrades attach/ws to a WebSocket and streams the output', async () => {
     await docker(['run', '-d', '--name', 'wsout', TEST_IMAGE, 'sh', '-c', 'sleep 1; echo ws-out; sleep 1']);
-    const certDir = pki.paths.issuedDir('admin');
+    const certDir = pki.issuedDir('admin');
     const got = await new Promise<string>((resolve, reject) => {
       const socket = tlsConnect(
         {
@@ -282,20 +282,20 @@ describe('the docker CLI through the gateway', { skip }, () => {
   });
 
   it('records a decision and a completion for every request, with the identity', () => {
-    const m = gw.memory!;
-    assert.ok(m.decisions.length > 20);
-    assert.ok(m.decisions.every((d) => d.identity?.cn === 'admin' || d.identity?.cn === 'viewer'));
-    const exec = m.decisions.find((d) => d.endpoint === 'exec.start');
+    const decisions = gw.decisions();
+    assert.ok(decisions.length > 20);
+    assert.ok(decisions.every((d) => d.identity?.cn === 'admin' || d.identity?.cn === 'viewer'));
+    const exec = decisions.find((d) => d.endpoint === 'exec.start');
     assert.ok(exec, 'exec start was recorded');
-    const done = m.completions.find((c) => c.requestId === exec.requestId);
+    const done = gw.completions().find((c) => c.requestId === exec.requestId);
     assert.equal(done?.hijacked, true);
     assert.equal(done?.status, 101);
-    const denied = m.decisions.find((d) => d.decision === 'deny');
+    const denied = decisions.find((d) => d.decision === 'deny');
     assert.equal(denied?.rule, 'readonly/default-deny');
   });
 
   it('serves dockerode: ping, version, list, create + start + wait + logs, exec with stdin', async () => {
-    const certDir = pki.paths.issuedDir('admin');
+    const certDir = pki.issuedDir('admin');
     const client = new Docker({
       host: '127.0.0.1',
       port: gw.port,

@@ -106,7 +106,7 @@ describe('the private dockerd harness', { skip }, () => {
     assert.match(res.stdout, /^20\.10\.\S+ \S+\n$/);
   });
 
-  it('runs dockward from source from any folder', async () => {
+  it('runs the built dockward binary from any folder', async () => {
     const res = await runDockward(['--help'], { env: daemon().env, cwd: daemon().baseDir });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /Usage: dockward/);

@@ -7,17 +7,6 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { openAuditLog } from '../../src/gateway/audit-file-sink.js';
-import type { AuditSink } from '../../src/gateway/audit-sink.js';
-import type { Alert } from '../../src/monitor/model.js';
-import {
-  SyslogTcpReceiver,
-  SyslogUdpReceiver,
-  WebhookReceiver,
-  waitFor as waitLong,
-} from '../../src/monitor/test-support.js';
-import { revokeCertificate } from '../../src/pki/revoke.js';
 import {
   DOCKWARD_ENTRY,
   e2eSkipReason,
@@ -32,7 +21,14 @@ import {
   buildBusyboxImage,
   TEST_IMAGE,
 } from './harness/index.js';
-import { type GatewayFixture, makePki, startGateway } from './support/gateway-fixture.js';
+import {
+  type Alert,
+  SyslogTcpReceiver,
+  SyslogUdpReceiver,
+  WebhookReceiver,
+  waitFor as waitLong,
+} from './support/alert-receivers.js';
+import { type GatewayProcess, makePki, type Pki, startGateway } from './support/gateway-fixture.js';
 
 const skip = await e2eSkipReason();
 
@@ -88,7 +84,7 @@ class MonitorProcess {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private child: ChildProcess;
   constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), DOCKWARD_ENTRY, ...args], {
+    this.child = spawn(process.execPath, [DOCKWARD_ENTRY, ...args], {
       cwd: REPO_ROOT,
       env,
       detached: true,
@@ -137,10 +133,9 @@ const EXTRA_RULES = `
 
 describe('dockward monitor', { skip }, () => {
   let dockerd: PrivateDockerd;
-  let pki: Awaited<ReturnType<typeof makePki>>;
-  let other: Awaited<ReturnType<typeof makePki>>;
-  let gw: GatewayFixture;
-  let audit: AuditSink;
+  let pki: Pki;
+  let other: Pki;
+  let gw: GatewayProcess;
   let work: string;
   let receiver: WebhookReceiver;
   const syslogUdp = new SyslogUdpReceiver();
@@ -157,11 +152,9 @@ describe('dockward monitor', { skip }, () => {
     await buildBusyboxImage(dockerd);
     pki = await makePki({ admin: 'admin', ops: 'operator', viewer: 'readonly', doomed: 'admin' });
     other = await makePki({ stranger: 'admin' });
-    const log = await openAuditLog(join(work, 'audit', 'gateway.log'), pino({ level: 'silent' }));
-    audit = log.sink;
-    gw = await startGateway(dockerd, pki.paths, {
-      audit,
-      auditFeed: { path: join(work, 'feed.sock'), writer: log.writer },
+    gw = await startGateway(dockerd, pki, {
+      auditLog: join(work, 'audit', 'gateway.log'),
+      auditFeed: join(work, 'feed.sock'),
     });
     admin = gw.envFor('admin');
     receiver = new WebhookReceiver(await freeLoopbackPort());
@@ -211,7 +204,6 @@ describe('dockward monitor', { skip }, () => {
     await syslogUdp.down();
     await syslogTcp.down();
     await gw?.stop();
-    await audit?.close();
     await dockerd?.cleanup();
     pki?.dispose();
     other?.dispose();
@@ -254,10 +246,10 @@ describe('dockward monitor', { skip }, () => {
     }
     await docker(['create', TEST_IMAGE], gw.envFor('viewer'), false); // one denial
     await pingFrom(gw.port, '127.0.0.4', {
-      ...clientFiles(other.paths.issuedDir('stranger')),
-      ca: readFileSync(pki.paths.caCert),
+      ...clientFiles(other.issuedDir('stranger')),
+      ca: readFileSync(pki.caCert),
     });
-    await pingFrom(gw.port, '127.0.0.1', clientFiles(pki.paths.issuedDir('admin'))); // a known address
+    await pingFrom(gw.port, '127.0.0.1', clientFiles(pki.issuedDir('admin'))); // a known address
 
     // Triggers.
     await docker(['create', '--name', 'priv', '--privileged', TEST_IMAGE]);
@@ -280,19 +272,16 @@ describe('dockward monitor', { skip }, () => {
     await docker(['exec', 'runner', 'true']); // root
     for (let i = 0; i < 5; i++) await docker(['create', '--privileged', TEST_IMAGE], gw.envFor('ops'), false);
     const stranger = {
-      ...clientFiles(other.paths.issuedDir('stranger')),
-      ca: readFileSync(pki.paths.caCert),
+      ...clientFiles(other.issuedDir('stranger')),
+      ca: readFileSync(pki.caCert),
     };
     for (let i = 0; i < 6; i++) await pingFrom(gw.port, '127.0.0.3', stranger);
-    assert.equal(
-      (await pingFrom(gw.port, '127.0.0.2', clientFiles(pki.paths.issuedDir('admin')))).status,
-      200,
-    );
-    await revokeCertificate(pki.paths, { name: 'doomed', reason: 'keyCompromise' }, async () => undefined);
-    assert.equal((await gw.gateway.reload()).ok, true);
+    assert.equal((await pingFrom(gw.port, '127.0.0.2', clientFiles(pki.issuedDir('admin')))).status, 200);
+    await pki.dockward(['pki', 'revoke', 'doomed', '--reason', 'keyCompromise']);
+    assert.deepEqual(await gw.reload(), { ok: true });
     // One attempt from its own address: the docker CLI retries a failed handshake several times,
     // which the scanning rule would (rightly) count as well.
-    const refused = await pingFrom(gw.port, '127.0.0.5', clientFiles(pki.paths.issuedDir('doomed')));
+    const refused = await pingFrom(gw.port, '127.0.0.5', clientFiles(pki.issuedDir('doomed')));
     assert.notEqual(refused.status, 200);
     dockerd.reload(); // SIGHUP
 

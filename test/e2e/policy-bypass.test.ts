@@ -14,7 +14,7 @@ import {
   startDockerd,
   TEST_IMAGE,
 } from './harness/index.js';
-import { type GatewayFixture, makePki, startGateway } from './support/gateway-fixture.js';
+import { type GatewayProcess, makePki, type Pki, startGateway } from './support/gateway-fixture.js';
 
 const skip = await e2eSkipReason();
 
@@ -70,15 +70,15 @@ function rawRequest(
 
 describe('the bypass corpus against the real dockerd, as operator', { skip }, () => {
   let dockerd: PrivateDockerd;
-  let gw: GatewayFixture;
-  let pki: Awaited<ReturnType<typeof makePki>>;
+  let gw: GatewayProcess;
+  let pki: Pki;
   let containerId = '';
 
   before(async () => {
     dockerd = await startDockerd();
     await buildBusyboxImage(dockerd);
     pki = await makePki({ op: 'operator', boss: 'admin' });
-    gw = await startGateway(dockerd, pki.paths);
+    gw = await startGateway(dockerd, pki);
     const r = await runDocker(['run', '-d', TEST_IMAGE, 'sleep', '600'], { env: dockerd.env });
     assert.equal(r.code, 0, r.stderr);
     containerId = r.stdout.trim();
@@ -110,7 +110,7 @@ describe('the bypass corpus against the real dockerd, as operator', { skip }, ()
         head += `Content-Length: ${body.length}\r\n`;
       }
       head += '\r\n';
-      const res = await rawRequest(gw.port, pki.paths.issuedDir('op'), head, body);
+      const res = await rawRequest(gw.port, pki.issuedDir('op'), head, body);
       if (c.expect === 'allow') {
         assert.ok(res.status < 400, `expected success, got ${res.status}: ${res.text.slice(0, 300)}`);
       } else {
@@ -177,7 +177,7 @@ describe('the bypass corpus against the real dockerd, as operator', { skip }, ()
     const body = Buffer.from(JSON.stringify({ image: TEST_IMAGE, cmd: ['true'], labels: { k: 'v' } }));
     const res = await rawRequest(
       gw.port,
-      pki.paths.issuedDir('op'),
+      pki.issuedDir('op'),
       `POST /v1.41/containers/create?name=canon HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
       body,
     );

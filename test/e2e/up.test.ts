@@ -21,7 +21,7 @@ const skip = await e2eSkipReason();
 /** Starts `dockward up` and resolves with its output once it printed the next command. */
 function startUp(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', DOCKWARD_ENTRY, ...args], {
+    const child = spawn(process.execPath, [DOCKWARD_ENTRY, ...args], {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -25,8 +25,11 @@ export interface DockerRunOptions extends CliRunOptions {
 /** The repository root, found from this file's place (test/e2e/harness/). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** The entry point runDockward runs from source. */
-export const DOCKWARD_ENTRY = join(REPO_ROOT, 'src', 'index.ts');
+/**
+ * The binary runDockward runs: the package's `bin` entry, which runs the built `dist/` (as after
+ * `npm ci`). Suites drive it as a user does and never import src/.
+ */
+export const DOCKWARD_ENTRY = join(REPO_ROOT, 'bin', 'dockward.js');
 
 const HOST_FLAGS = new Set(['-H', '--host', '-c', '--context']);
 
@@ -54,11 +57,9 @@ export async function runDocker(args: readonly string[], options: DockerRunOptio
   });
 }
 
-/** Runs dockward from source (`node --import tsx src/index.ts ...args`) with a bounded time. */
+/** Runs the built dockward binary (`node bin/dockward.js ...args`) with a bounded time. */
 export function runDockward(args: readonly string[], options: CliRunOptions): Promise<RunResult> {
-  // An absolute loader URL, so the run works from any cwd (a temp folder, say).
-  const tsx = import.meta.resolve('tsx');
-  return runCommand(process.execPath, ['--import', tsx, DOCKWARD_ENTRY, ...args], {
+  return runCommand(process.execPath, [DOCKWARD_ENTRY, ...args], {
     env: options.env,
     input: options.input,
     timeoutMs: options.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
