@@ -118,6 +118,11 @@ export class ClientLab {
       baseEnv['PATH'] = `${bin}:${process.env['PATH'] ?? ''}`;
       baseEnv['DOCKWARD_HOME'] = home;
       baseEnv['DOCKER_CONFIG'] = dockerConfig;
+      // requests (under docker-py, compose and Ansible's SDK-based modules) lets these replace the CA that
+      // DOCKER_CERT_PATH names on every request; this machine sets them to the system bundle.
+      // A user's shell usually lacks them; clients-python.test.ts shows the failure they cause.
+      delete baseEnv['REQUESTS_CA_BUNDLE'];
+      delete baseEnv['CURL_CA_BUNDLE'];
       baseEnv['NO_COLOR'] = '1';
       // Ansible and pip-installed Pythons must not shadow Debian's packages.
       baseEnv['ANSIBLE_PYTHON_INTERPRETER'] = DEBIAN_PYTHON;
