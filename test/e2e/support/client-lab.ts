@@ -73,6 +73,18 @@ async function waitForListener(port: number, alive: () => boolean, timeoutMs: nu
   }
 }
 
+/** The fields of a gateway audit record of type `request` that the suites look at. */
+export interface AuditedRequest {
+  identity: { cn: string; ou?: string[] } | null;
+  method: string;
+  canonicalPath: string;
+  endpoint: string | null;
+  decision: 'allow' | 'deny';
+  rule?: string;
+  reason?: string;
+  userAgent?: string;
+}
+
 export interface ClientLabOptions {
   /** Policy YAML for `gateway --policy FILE`; without it the gateway uses the built-in roles. */
   policy?: string;
@@ -146,6 +158,8 @@ export class ClientLab {
             `127.0.0.1:${port}`,
             '--upstream',
             dockerd.host,
+            '--audit-log',
+            join(work, 'audit.jsonl'),
             ...(policyPath ? ['--policy', policyPath] : []),
           ],
           { env: baseEnv, stdio: ['ignore', logFd, logFd] },
@@ -171,6 +185,17 @@ export class ClientLab {
   /** What the gateway printed (its JSON log lines). */
   gatewayLog(): string {
     return existsSync(this.gatewayLogPath) ? readFileSync(this.gatewayLogPath, 'utf8') : '';
+  }
+
+  /** The request records of the gateway's audit log (`--audit-log`), in order. */
+  auditedRequests(): AuditedRequest[] {
+    const file = join(this.work, 'audit.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as AuditedRequest & { type: string })
+      .filter((r) => r.type === 'request');
   }
 
   /** Runs `dockward ARGS` (the binary) with the lab's home. */
