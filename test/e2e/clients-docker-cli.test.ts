@@ -84,6 +84,25 @@ describe('the docker CLIs through the gateway with what `dockward hosts` writes'
         assert.equal(await docker(`images -q built-${tag}:1`), '');
         assert.match(await docker(`load -i "${tar}"`), new RegExp(`Loaded image: built-${tag}:1`));
         assert.equal(await docker(`run --rm built-${tag}:1`), `built-by-${tag}\n`);
+
+        // The gateway saw this CLI's requests under host-lab's certificate.
+        const ua = `Docker-Client/${(await docker("version --format '{{.Client.Version}}'")).trim()} `;
+        const mine = lab.auditedRequests().filter((r) => r.userAgent?.startsWith(ua));
+        for (const ep of [
+          /^container\.create$/,
+          /^exec\.start$/,
+          /^container\.logs$/,
+          /^build$/,
+          /^image\.save/,
+          /^image\.load$/,
+        ]) {
+          assert.ok(
+            mine.some(
+              (r) => ep.test(r.endpoint ?? '') && r.identity?.cn === 'host-lab' && r.decision === 'allow',
+            ),
+            `${ua}${ep}`,
+          );
+        }
       });
     }
 

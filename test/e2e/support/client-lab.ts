@@ -85,6 +85,12 @@ export interface AuditedRequest {
   userAgent?: string;
 }
 
+/**
+ * The lab dockerd's daemon.json: any local network a client makes (compose's default network,
+ * swarm's docker_gwbridge) gets addresses from the benchmarking range, never 172.17/16 and the like.
+ */
+export const LAB_DAEMON_CONFIG = { 'default-address-pools': [{ base: '198.18.128.0/17', size: 24 }] };
+
 export interface ClientLabOptions {
   /** Policy YAML for `gateway --policy FILE`; without it the gateway uses the built-in roles. */
   policy?: string;
@@ -114,7 +120,7 @@ export class ClientLab {
   static async start(options: ClientLabOptions = {}): Promise<ClientLab> {
     assertBuilt();
     const work = mkdtempSync(join(tmpdir(), 'dw-e2e-clients-'));
-    const dockerd = await startDockerd(options.dockerd ?? {});
+    const dockerd = await startDockerd(options.dockerd ?? { config: LAB_DAEMON_CONFIG });
     try {
       await buildBusyboxImage(dockerd);
       const home = join(work, 'home');
