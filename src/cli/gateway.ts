@@ -40,7 +40,10 @@ export function gatewayCommand(): Command {
       "ca.pem, cert.pem, key.pem of the gateway (default: the PKI's issued/gateway, issued on first start)",
     )
     .option('--crl <file>', "CRL to check client certificates against (default: the PKI's crl.pem)")
-    .option('--policy <file>', 'policy file (roles and rules; see docs/policy.md), reloaded on change and on SIGHUP')
+    .option(
+      '--policy <file>',
+      'policy file (roles and rules; see docs/policy.md), reloaded on change and on SIGHUP',
+    )
     .option(
       '--allow <cidr>',
       'client addresses allowed to connect (repeatable; default: loopback only)',
