@@ -1,7 +1,7 @@
 /**
  * The shapes of the JSON request bodies whose content a policy can look at, as dockerd's Go
  * types declare them (moby `api/types/container`, `api/types/mount`, `api/types/volume`,
- * `api/types/network`). Go's encoding/json matches object keys to struct fields
+ * `api/types/network`, `api/types/swarm`). Go's encoding/json matches object keys to struct fields
  * case-insensitively, so every *struct* here lists its fields' canonical names; *maps*
  * (`Labels`, `DriverOpts`, ...) keep their keys exactly, as Go does. Only the fields a policy
  * reads carry a type check; the rest are `any` (passed through, still checked for duplicates).
@@ -330,6 +330,59 @@ const NETWORK_CREATE = struct('NetworkCreateRequest', {
   Labels: STRING_MAP,
 });
 
+// swarm.ServiceSpec (moby api/types/swarm): the swarm agent creates the task containers inside
+// dockerd, never through the gateway, so what a task may mount is decided on the service spec.
+const CONTAINER_SPEC = struct('ContainerSpec', {
+  ...anyFields(
+    'Image',
+    'Labels',
+    'Command',
+    'Args',
+    'Hostname',
+    'Env',
+    'Dir',
+    'User',
+    'Groups',
+    'Privileges',
+    'Init',
+    'StopSignal',
+    'TTY',
+    'OpenStdin',
+    'ReadOnly',
+    'StopGracePeriod',
+    'Healthcheck',
+    'Hosts',
+    'DNSConfig',
+    'Secrets',
+    'Configs',
+    'Isolation',
+    'Sysctls',
+    'CapabilityAdd',
+    'CapabilityDrop',
+    'Ulimits',
+    'OomScoreAdj',
+  ),
+  Mounts: arrayOf(of(MOUNT)),
+});
+const TASK_SPEC = struct('TaskSpec', {
+  ...anyFields(
+    'PluginSpec',
+    'NetworkAttachmentSpec',
+    'Resources',
+    'RestartPolicy',
+    'Placement',
+    'Networks',
+    'LogDriver',
+    'ForceUpdate',
+    'Runtime',
+  ),
+  ContainerSpec: of(CONTAINER_SPEC),
+});
+const SERVICE_SPEC = struct('ServiceSpec', {
+  ...anyFields('Name', 'Labels', 'Mode', 'UpdateConfig', 'RollbackConfig', 'Networks', 'EndpointSpec'),
+  TaskTemplate: of(TASK_SPEC),
+});
+
 export interface BodySchema {
   readonly root: FieldSpec;
   /** dockerd refuses an empty body or a non-object for these (create-like calls). */
@@ -359,4 +412,6 @@ export const BODY_SCHEMAS: ReadonlyMap<string, BodySchema> = new Map<string, Bod
     { root: of(struct('NetworkDisconnect', anyFields('Container', 'Force'))), requireObject: true },
   ],
   ['image.commit', { root: of(struct('Config', CONFIG_FIELDS)), requireObject: false }],
+  ['service.create', { root: of(SERVICE_SPEC), requireObject: true }],
+  ['service.update', { root: of(SERVICE_SPEC), requireObject: true }],
 ]);

@@ -115,7 +115,14 @@ describe('built-in role operator', () => {
   ];
   for (const name of outside) {
     it(`denies ${name}, which is outside the lifecycle`, () => {
-      const d = decide(['operator'], name);
+      // A service spec is read for its tasks' mounts (no-host-mounts): give it a harmless one.
+      const d = decide(
+        ['operator'],
+        name,
+        name === 'service.create'
+          ? { body: { Name: 's', TaskTemplate: { ContainerSpec: { Image: 'x' } } } }
+          : {},
+      );
       assert.deepEqual([d.allow, d.rule], [false, 'operator/default-deny']);
     });
   }
@@ -236,6 +243,8 @@ describe('built-in role operator', () => {
       'container.exec',
       'container.start',
       'container.update',
+      'service.create',
+      'service.update',
       'volume.create',
     ]);
   });

@@ -102,6 +102,12 @@ describe('canonical body: key resolution', () => {
       '{"Devices":[],"RestartPolicy":{"Name":"always"}}',
     ],
     [
+      'canonicalizes the mounts of a service spec and keeps its other fields as sent',
+      'service.create',
+      '{"name":"s","tasktemplate":{"containerspec":{"image":"x","mounts":[{"type":"bind","source":"/"}]}},"mode":{"replicated":{}}}',
+      '{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"x","Mounts":[{"Type":"bind","Source":"/"}]}},"Mode":{"replicated":{}}}',
+    ],
+    [
       'canonicalizes a volume create body',
       'volume.create',
       '{"name":"v","driveropts":{"o":"bind","device":"/"}}',

@@ -273,6 +273,8 @@ roles:
       'container.exec',
       'container.start',
       'container.update',
+      'service.create',
+      'service.update',
       'volume.create',
     ]);
     assert.equal(policy.needsBody(ep('container.create')), true);

@@ -253,6 +253,74 @@ const CASES: Case[] = [
     false,
   ],
   ['a plain volume create', '{ hostMounts: any }', 'volume.create', { body: { Name: 'v' } }, false],
+  [
+    'a service whose tasks bind-mount /etc (case-folded keys)',
+    '{ hostMounts: [/etc] }',
+    'service.create',
+    {
+      body: {
+        Name: 's',
+        taskTemplate: {
+          containerspec: { Image: 'testbox', mounts: [{ type: 'bind', source: '/etc/', target: '/x' }] },
+        },
+      },
+    },
+    true,
+  ],
+  [
+    'a service update adding a bind mount',
+    '{ hostMounts: any }',
+    'service.update',
+    {
+      body: {
+        TaskTemplate: {
+          ContainerSpec: { Image: 'testbox', Mounts: [{ Type: 'bind', Source: '/srv', Target: '/srv' }] },
+        },
+      },
+    },
+    true,
+  ],
+  [
+    'a service with a named volume and a tmpfs',
+    '{ hostMounts: any }',
+    'service.create',
+    {
+      body: {
+        TaskTemplate: {
+          ContainerSpec: {
+            Image: 'testbox',
+            Mounts: [
+              { Type: 'volume', Source: 'data', Target: '/data' },
+              { Type: 'tmpfs', Target: '/tmp' },
+            ],
+          },
+        },
+      },
+    },
+    false,
+  ],
+  [
+    'a service volume with local-driver o=bind',
+    '{ hostMounts: any }',
+    'service.create',
+    {
+      body: {
+        TaskTemplate: {
+          ContainerSpec: {
+            Image: 'testbox',
+            Mounts: [
+              {
+                Type: 'volume',
+                Target: '/d',
+                VolumeOptions: { DriverConfig: { Name: 'local', Options: { o: 'bind', device: '/' } } },
+              },
+            ],
+          },
+        },
+      },
+    },
+    true,
+  ],
   // volumesFrom
   ['VolumesFrom', '{ volumesFrom: true }', 'container.create', HC({ VolumesFrom: ['other:ro'] }), true],
   ['no VolumesFrom', '{ volumesFrom: true }', 'container.create', HC({ VolumesFrom: null }), false],

@@ -180,9 +180,35 @@ function driverOptsMount(driver: string, opts: Obj | undefined, via: string): Ho
   return undefined;
 }
 
-/** Every host path a container create or volume create body would mount. */
+/** Host paths in a list of mount.Mount (a container's `HostConfig.Mounts`, a service's `ContainerSpec.Mounts`). */
+function mountListHostMounts(list: unknown, prefix: string): HostMount[] {
+  const out: HostMount[] = [];
+  items(list).forEach((item, i) => {
+    const m = asObj(item);
+    if (!m) return;
+    const type = str(get(m, 'Type')).toLowerCase();
+    const via = `${prefix}[${i}]`;
+    if (type === 'volume') {
+      const dc = asObj(get(asObj(get(m, 'VolumeOptions')), 'DriverConfig'));
+      const vm = driverOptsMount(str(get(dc, 'Name')), asObj(get(dc, 'Options')), `${via} volume options`);
+      if (vm) out.push(vm);
+      return;
+    }
+    if (type === 'tmpfs' || type === 'npipe' || type === 'cluster') return;
+    // "bind", and any type dockerd does not know (it would refuse it): count it as a host path.
+    out.push({ source: normalizeHostPath(str(get(m, 'Source'))), via: `${via} type=${type || '(none)'}` });
+  });
+  return out;
+}
+
+/** Every host path a container create, volume create or service create/update body would mount. */
 export function hostMountsOf(endpoint: string, body: Obj): HostMount[] {
   const out: HostMount[] = [];
+  if (endpoint === 'service.create' || endpoint === 'service.update') {
+    // Each task of the service mounts these on whichever node runs it.
+    const spec = asObj(get(asObj(get(body, 'TaskTemplate')), 'ContainerSpec'));
+    return mountListHostMounts(get(spec, 'Mounts'), 'TaskTemplate.ContainerSpec.Mounts');
+  }
   if (endpoint === 'volume.create') {
     const m = driverOptsMount(
       str(get(body, 'Driver')),
@@ -200,21 +226,7 @@ export function hostMountsOf(endpoint: string, body: Obj): HostMount[] {
       out.push({ source: normalizeHostPath(parts[0]!), via: `HostConfig.Binds[${i}] "${bind}"` });
     }
   });
-  items(get(hc, 'Mounts')).forEach((item, i) => {
-    const m = asObj(item);
-    if (!m) return;
-    const type = str(get(m, 'Type')).toLowerCase();
-    const via = `HostConfig.Mounts[${i}]`;
-    if (type === 'volume') {
-      const dc = asObj(get(asObj(get(m, 'VolumeOptions')), 'DriverConfig'));
-      const vm = driverOptsMount(str(get(dc, 'Name')), asObj(get(dc, 'Options')), `${via} volume options`);
-      if (vm) out.push(vm);
-      return;
-    }
-    if (type === 'tmpfs' || type === 'npipe' || type === 'cluster') return;
-    // "bind", and any type dockerd does not know (it would refuse it): count it as a host path.
-    out.push({ source: normalizeHostPath(str(get(m, 'Source'))), via: `${via} type=${type || '(none)'}` });
-  });
+  out.push(...mountListHostMounts(get(hc, 'Mounts'), 'HostConfig.Mounts'));
   return out;
 }
 
@@ -383,7 +395,7 @@ const DEFS: { [K in ConditionKey]: ConditionDef<K> } = {
     },
   },
   hostMounts: {
-    endpoints: body('container.create', 'volume.create'),
+    endpoints: body('container.create', 'volume.create', 'service.create', 'service.update'),
     compile: (param) => (input, b) => {
       const mounts = hostMountsOf(input.endpoint.name, b);
       const hit =

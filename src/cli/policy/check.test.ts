@@ -15,7 +15,7 @@ describe('dockward policy check', () => {
     assert.match(r.stdout, /ci {13}extends operator; 5 allow; 10 deny/);
     assert.match(
       r.stdout,
-      /body checked {3}container\.create, container\.exec, container\.start, container\.update, volume\.create/,
+      /body checked {3}container\.create, container\.exec, container\.start, container\.update, service\.create, service\.update, volume\.create/,
     );
   });
 
