@@ -120,7 +120,10 @@ export function daemonCommand(): Command {
   hostFlags(daemon.command('status'))
     .description('Is dockerd running: pid, version, effective configuration, socket, last log lines.')
     .option('--host <url>', 'where to ask /version (default: the first unix socket configured)')
-    .option('--log-file <path>', `log of a dockerd not run by systemd (default ${DEFAULT_PROCESS_LOG})`)
+    .option(
+      '--log-file <path>',
+      'log of a dockerd not run by systemd (default: the file its output is open on)',
+    )
     .option('--lines <n>', 'log lines to show', (v) => Number.parseInt(v, 10), 20)
     .action(async (opts: HostFlags & { host?: string; logFile?: string; lines: number }, cmd: Command) => {
       const { out } = contextOf(cmd);
@@ -151,12 +154,19 @@ export function daemonCommand(): Command {
               `socket ${k.path}: ${k.exists ? `uid ${k.uid} gid ${k.gid} mode ${octal(k.mode ?? 0)}` : 'missing'}${k.ok ? ' (ok)' : ` (${k.problems.join('; ')})`}`,
           ),
           '',
+          ...(s.unit
+            ? [
+                `${s.unit.source}:`,
+                ...(s.unit.error ? [`  cannot read: ${s.unit.error}`] : s.unit.lines.map((l) => `  ${l}`)),
+                '',
+              ]
+            : []),
           s.log
             ? [
                 `last log lines (${s.log.source}):`,
                 ...(s.log.error ? [`  cannot read: ${s.log.error}`] : s.log.lines.map((l) => `  ${l}`)),
               ].join('\n')
-            : 'no log',
+            : "no log (dockerd's output is not in a file: pass --log-file PATH)",
         ].join('\n'),
       );
     });
