@@ -110,6 +110,12 @@ describe('a systemd host on the lab network', () => {
       '30',
     ]);
     t.diagnostic(`apply + rollback took ${res.ms} ms`);
+    t.diagnostic(
+      res.stderr
+        .split('\n')
+        .filter((l) => /dockerd said|rolled back:/.test(l))
+        .join(' | '),
+    );
     assert.notEqual(res.code, 0, show(res));
     assert.match(
       res.stderr,
@@ -180,7 +186,7 @@ describe('a systemd host on the lab network', () => {
     assert.equal(h1.exec(['systemctl', 'is-active', 'docker.service']).stdout, 'active\n');
   }
 
-  it('init --restart systemd inside the host: the admin reaches dockerd over TLS, a client without a certificate is refused', () => {
+  it('init --restart systemd inside the host: the admin reaches dockerd over TLS, a client without a certificate is refused', (t) => {
     const res = h1.dockward(['init', '--restart', 'systemd']);
     assert.equal(res.code, 0, show(res));
     const issued = join(h1.root, 'root/.dockward/pki/issued/h1-admin');
@@ -190,6 +196,9 @@ describe('a systemd host on the lab network', () => {
     const info = docker([...tlsFlags(), '-H', `tcp://${h1.ipv4}:2376`, 'info']);
     assert.equal(info.code, 0, show(info));
     assert.match(info.stdout, /Server Version: \d+\.\d+/);
+    t.diagnostic(
+      `docker --tlsverify -H tcp://${h1.ipv4}:2376 info: ${/Server Version: .*/.exec(info.stdout)?.[0]}, ${/Name: .*/.exec(info.stdout)?.[0]}`,
+    );
     const v6 = docker([
       ...tlsFlags(),
       '-H',
@@ -211,9 +220,12 @@ describe('a systemd host on the lab network', () => {
     assert.notEqual(anonymous.code, 0, show(anonymous));
     assert.match(anonymous.stderr, /certificate|tls/i);
     assert.doesNotMatch(anonymous.stdout, /Server Version/);
+    t.diagnostic(
+      `without a client certificate: exit ${anonymous.code}: ${anonymous.stderr.trim().split('\n').at(-1)}`,
+    );
   });
 
-  it('serves the re-issued server certificate (new address) after init, checked by fingerprint from the admin namespace', () => {
+  it('serves the re-issued server certificate (new address) after init, checked by fingerprint from the admin namespace', (t) => {
     const before = servedFingerprint(h1.ipv4);
     const newAddress = '198.18.0.21';
     assert.equal(h1.exec(['ip', 'addr', 'add', `${newAddress}/24`, 'dev', 'eth0']).code, 0);
@@ -232,9 +244,16 @@ describe('a systemd host on the lab network', () => {
     const output = res.stdout + res.stderr;
     assert.doesNotMatch(output, /nothing to write or restart/);
     assert.match(output, /cert\.pem.* changed/);
+    t.diagnostic(
+      output
+        .split('\n')
+        .filter((l) => /changed|certificate served on/.test(l))
+        .join(' | '),
+    );
 
     const installed = fileFingerprint(join(h1.root, 'etc/docker/tls/cert.pem'));
     assert.notEqual(installed, before, 'a new certificate was installed');
+    t.diagnostic(`before ${before}; installed ${installed}`);
     assert.equal(servedFingerprint(newAddress), installed, 'dockerd serves it on the new address');
     assert.equal(servedFingerprint(h1.ipv4), installed, 'and on the old one');
     const version = docker([
