@@ -193,6 +193,51 @@ describe('daemon apply with systemd (scripted systemctl)', () => {
     );
   });
 
+  it('restarts dockerd with an unchanged daemon.json when told why (new TLS files), writing nothing', async () => {
+    const t = tree('same');
+    const same = join(work, 'same-candidate.json');
+    const current = '{\n  "live-restore": true\n}\n'; // what the scripted /info shows
+    writeFileSync(t.configPath, current);
+    writeFileSync(same, current);
+    liveRestore = true;
+    const quiet = fakeHost([], '');
+    const untouched = await applyDaemonConfig({
+      configPath: t.configPath,
+      from: same,
+      restart: 'systemd',
+      root: t.root,
+      pidfile: join(work, 'no.pid'),
+      host: `unix://${socket}`,
+      run: quiet.run,
+    });
+    assert.equal(untouched.changed, false);
+    assert.equal(untouched.restart, undefined);
+    assert.deepEqual(systemctlCalls(quiet.calls), [], 'no reason: nothing restarted');
+
+    const host = fakeHost([0], '');
+    const res = await applyDaemonConfig({
+      configPath: t.configPath,
+      from: same,
+      restart: 'systemd',
+      root: t.root,
+      pidfile: join(work, 'no.pid'),
+      host: `unix://${socket}`,
+      run: host.run,
+      restartReason: '/etc/docker/tls/cert.pem changed',
+    });
+    assert.equal(res.changed, false);
+    assert.equal(res.restartReason, '/etc/docker/tls/cert.pem changed');
+    assert.equal(res.restart?.newPid, 4242);
+    assert.equal(res.backup, undefined);
+    assert.deepEqual(systemctlCalls(host.calls), [...RESTART_SEQUENCE, 'show MainPID docker.service']);
+    assert.equal(readFileSync(t.configPath, 'utf8'), current);
+    assert.deepEqual(
+      readdirSync(join(t.configPath, '..')).filter((n) => n.endsWith('.bak')),
+      [],
+      'nothing written, so no backup',
+    );
+  });
+
   it('rolls back when dockerd runs but /info shows the setting did not take', async () => {
     const t = tree('notaken');
     const host = fakeHost([0, 0], '');

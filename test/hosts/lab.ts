@@ -234,6 +234,17 @@ export function cleanupRun(pid: number): void {
   }
   // Mounts under the run's folder, deepest first (overlays, and what nspawn left in them).
   const work = join(WORK_ROOT, `${tag}run`);
+  // nspawn locks the image by its root's inode (/run/systemd/nspawn/locks/inode-DEV:INO) and
+  // leaves that file when it is killed: name them while the overlays are still mounted.
+  const locks: string[] = [];
+  for (const name of existsSync(work) ? readdirSync(work) : []) {
+    try {
+      const st = statSync(join(work, name, 'root'));
+      locks.push(join('/run/systemd/nspawn/locks', `inode-${st.dev}:${st.ino}`));
+    } catch {
+      // not a host folder
+    }
+  }
   const nspawnLeft = ['/run/systemd/nspawn/propagate', '/run/systemd/nspawn/unix-export'];
   const ours = mountpoints()
     .filter((m) => m.startsWith(`${work}/`) || nspawnLeft.some((d) => m.startsWith(`${d}/${tag}`)))
@@ -246,11 +257,28 @@ export function cleanupRun(pid: number): void {
     for (const name of readdirSync(d))
       if (name.startsWith(tag)) rmSync(join(d, name), { recursive: true, force: true });
   }
+  for (const lock of locks) rmSync(lock, { force: true });
   rmSync(work, { recursive: true, force: true });
   if (existsSync('/run/netns')) {
     for (const name of readdirSync('/run/netns'))
       if (name.startsWith(tag)) run('ip', ['netns', 'delete', name]);
   }
+}
+
+/**
+ * A detached watcher that cleans up after this process once it is gone, however it ended
+ * (SIGKILL, a test runner that exits on SIGINT before handlers run). Idempotent with dispose().
+ */
+function startReaper(): void {
+  const lab = new URL('./lab.ts', import.meta.url).pathname;
+  const pid = process.pid;
+  const script = `const wait = () => { try { process.kill(${pid}, 0); setTimeout(wait, 1000); } catch { import(${JSON.stringify(lab)}).then((m) => m.cleanupRun(${pid})); } }; wait();`;
+  const reaper = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
+    cwd: REPO,
+    detached: true,
+    stdio: 'ignore',
+  });
+  reaper.unref();
 }
 
 export interface HostSpec {
@@ -508,6 +536,7 @@ export class Lab {
     const why = labUnavailable();
     if (why) throw new Error(why);
     sweepDeadRuns();
+    startReaper();
     ensureBuilt();
     const image = ensureImage();
     const lab = new Lab();
