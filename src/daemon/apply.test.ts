@@ -25,8 +25,11 @@ import { dockerdCommandLine } from './systemd-unit.js';
 
 const FIXTURES = new URL('../../test/fixtures/daemon/', import.meta.url).pathname;
 
-/** A scripted systemd host: records every program run; `restartCodes` are the successive exit codes of `systemctl restart`. */
-function fakeHost(restartCodes: number[], journal: string): { run: ProgramRunner; calls: string[] } {
+/**
+ * A scripted systemd host: records every program run; `startCodes` are the successive exit codes
+ * of `systemctl start docker.service`. docker.socket is installed (LoadState=loaded).
+ */
+function fakeHost(startCodes: number[], journal: string): { run: ProgramRunner; calls: string[] } {
   const calls: string[] = [];
   const ok = (stdout = ''): ProgramResult => ({ code: 0, stdout, stderr: '' });
   const run: ProgramRunner = async (program, args) => {
@@ -34,16 +37,38 @@ function fakeHost(restartCodes: number[], journal: string): { run: ProgramRunner
     calls.push(line);
     if (args[0] === '--version') return ok('Docker version 28.1.1, build 4eba377\n');
     if (args[0] === '--validate') return ok('configuration OK\n');
-    if (program === 'systemctl' && args[0] === 'restart') {
-      const code = restartCodes.shift() ?? 0;
+    if (program === 'systemctl' && args[0] === 'start' && args[1] === 'docker.service') {
+      const code = startCodes.shift() ?? 0;
       return { code, stdout: '', stderr: code === 0 ? '' : 'Job for docker.service failed.\n' };
     }
-    if (program === 'systemctl' && args[0] === 'show') return ok('4242\n');
+    if (program === 'systemctl' && line === 'systemctl show --property=LoadState --value docker.socket')
+      return ok('loaded\n');
+    if (program === 'systemctl' && line === 'systemctl show --property=MainPID --value docker.service')
+      return ok('4242\n');
     if (program === 'systemctl') return ok();
     if (program === 'journalctl') return ok(journal);
     return { code: null, stdout: '', stderr: `${program}: not scripted` };
   };
   return { run, calls };
+}
+
+/**
+ * What a systemd restart runs: the service stops, docker.socket is restarted (a dockerd without
+ * fd:// removed its socket file) and the service starts.
+ */
+const RESTART_SEQUENCE = [
+  'reset-failed docker.service',
+  'stop docker.service',
+  'show LoadState docker.socket',
+  'restart docker.socket',
+  'start docker.service',
+];
+
+/** `systemctl VERB [PROPERTY] UNIT`, compactly. */
+function systemctlCalls(calls: readonly string[]): string[] {
+  return calls
+    .filter((c) => c.startsWith('systemctl '))
+    .map((c) => c.replace(/^systemctl /, '').replace(/--property=(\w+) --value /, '$1 '));
 }
 
 describe('daemon apply with systemd (scripted systemctl)', () => {
@@ -109,8 +134,11 @@ describe('daemon apply with systemd (scripted systemctl)', () => {
     );
     const service = await readDockerService(t.root);
     assert.equal(dockerdCommandLine(service!.service)?.config.hosts, undefined, 'no -H left in ExecStart');
-    const order = host.calls.filter((c) => c.startsWith('systemctl')).map((c) => c.split(' ')[1]);
-    assert.deepEqual(order, ['daemon-reload', 'reset-failed', 'restart', 'show']);
+    assert.deepEqual(systemctlCalls(host.calls), [
+      'daemon-reload',
+      ...RESTART_SEQUENCE,
+      'show MainPID docker.service',
+    ]);
     assert.deepEqual(res.verified, [
       { what: 'live-restore (LiveRestoreEnabled)', ok: true, expected: 'true', actual: 'true' },
     ]);
@@ -146,20 +174,67 @@ describe('daemon apply with systemd (scripted systemctl)', () => {
       existsSync(join(t.root, 'etc/systemd/system/docker.service.d/90-dockward-hosts.conf')),
       false,
     );
-    const order = host.calls.filter((c) => c.startsWith('systemctl')).map((c) => c.split(' ')[1]);
-    assert.deepEqual(order, [
+    assert.deepEqual(systemctlCalls(host.calls), [
       'daemon-reload',
-      'reset-failed',
-      'restart',
+      ...RESTART_SEQUENCE,
+      // the rollback: the old files, then the socket dance again so fd:// gets a live socket file
       'daemon-reload',
-      'reset-failed',
-      'restart',
-      'show',
+      ...RESTART_SEQUENCE,
+      'show MainPID docker.service',
     ]);
+    const journal = host.calls.filter((c) => c.startsWith('journalctl'));
+    assert.ok(journal.length > 0, 'the journal was read');
+    for (const c of journal)
+      assert.match(c, /--unit docker\.service --identifier dockerd /, "dockerd's own lines only");
     assert.equal(
       readdirSync(join(t.configPath, '..')).filter((n) => n.endsWith('.bak')).length,
       1,
       'the backup stays',
+    );
+  });
+
+  it('restarts dockerd with an unchanged daemon.json when told why (new TLS files), writing nothing', async () => {
+    const t = tree('same');
+    const same = join(work, 'same-candidate.json');
+    const current = '{\n  "live-restore": true\n}\n'; // what the scripted /info shows
+    writeFileSync(t.configPath, current);
+    writeFileSync(same, current);
+    liveRestore = true;
+    const quiet = fakeHost([], '');
+    const untouched = await applyDaemonConfig({
+      configPath: t.configPath,
+      from: same,
+      restart: 'systemd',
+      root: t.root,
+      pidfile: join(work, 'no.pid'),
+      host: `unix://${socket}`,
+      run: quiet.run,
+    });
+    assert.equal(untouched.changed, false);
+    assert.equal(untouched.restart, undefined);
+    assert.deepEqual(systemctlCalls(quiet.calls), [], 'no reason: nothing restarted');
+
+    const host = fakeHost([0], '');
+    const res = await applyDaemonConfig({
+      configPath: t.configPath,
+      from: same,
+      restart: 'systemd',
+      root: t.root,
+      pidfile: join(work, 'no.pid'),
+      host: `unix://${socket}`,
+      run: host.run,
+      restartReason: '/etc/docker/tls/cert.pem changed',
+    });
+    assert.equal(res.changed, false);
+    assert.equal(res.restartReason, '/etc/docker/tls/cert.pem changed');
+    assert.equal(res.restart?.newPid, 4242);
+    assert.equal(res.backup, undefined);
+    assert.deepEqual(systemctlCalls(host.calls), [...RESTART_SEQUENCE, 'show MainPID docker.service']);
+    assert.equal(readFileSync(t.configPath, 'utf8'), current);
+    assert.deepEqual(
+      readdirSync(join(t.configPath, '..')).filter((n) => n.endsWith('.bak')),
+      [],
+      'nothing written, so no backup',
     );
   });
 

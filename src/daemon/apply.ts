@@ -48,6 +48,7 @@ import {
   type StartAttempt,
   SystemdRestarter,
 } from './restart.js';
+import { processStartTime, servedTlsFiles, tlsFilesNewerThan } from './served-tls.js';
 import { checkSocket, ensureSocketPermissions, type SocketReport } from './socket-perms.js';
 import {
   DROP_IN_DIR,
@@ -103,6 +104,12 @@ export interface ApplyOptions {
    * change the file behind dockward's back (a key dockerd refuses) and prove the rollback.
    */
   afterWrite?: (configPath: string) => void | Promise<void>;
+  /**
+   * Restart even when daemon.json is unchanged, for this reason (init: the certificate or key it
+   * serves was replaced). Without it, apply still restarts when the TLS files are newer than the
+   * running dockerd, which reads them only at start.
+   */
+  restartReason?: string;
   /** More checks on the restarted dockerd (init connects over TLS); a failed one rolls back. */
   verify?: () => Promise<VerifyCheck[]>;
   /** Progress lines for humans. */
@@ -122,8 +129,10 @@ export interface VerifyCheck {
 
 export interface ApplyResult {
   configPath: string;
-  /** False when the file already had this content: nothing was written or restarted. */
+  /** False when the file already had this content: nothing was written (see `restart`). */
   changed: boolean;
+  /** Why dockerd was restarted with an unchanged daemon.json (e.g. new TLS files), if it was. */
+  restartReason: string | undefined;
   mode: RestartMode;
   modeReason: string;
   backup: string | undefined;
@@ -171,11 +180,17 @@ export async function applyDaemonConfig(options: ApplyOptions): Promise<ApplyRes
     warnings: plan.warnings,
     dockerdValidate: plan.dockerdValidate,
   };
-  if (!plan.changed) {
-    progress(`${configPath} already holds these settings: nothing to write or restart`);
+  const restartReason = plan.changed ? undefined : await unchangedRestartReason(options, plan);
+  if (!plan.changed && (restartReason === undefined || mode === 'none')) {
+    progress(
+      restartReason === undefined
+        ? `${configPath} already holds these settings: nothing to write or restart`
+        : `${configPath} already holds these settings; not restarted (--restart none) although ${restartReason}`,
+    );
     return {
       ...base,
       changed: false,
+      restartReason: undefined,
       backup: undefined,
       dropIn: undefined,
       restart: undefined,
@@ -188,13 +203,16 @@ export async function applyDaemonConfig(options: ApplyOptions): Promise<ApplyRes
   const restarter = mode === 'none' ? undefined : (options.restarter ?? makeRestarter(options, state, mode));
   for (const w of plan.warnings) if (w.startsWith('ignored (--skip-checks)')) progress(w);
   progress(`validated ${configPath} (dockerd --validate ${plan.dockerdValidate.detail})`);
+  if (restartReason !== undefined)
+    progress(`${configPath} already holds these settings, but ${restartReason}`);
 
   // From here on, every failure puts the old files back.
-  const backup = await backupFile(configPath);
+  const backup = plan.changed ? await backupFile(configPath) : undefined;
   if (backup) progress(`backed up ${configPath} to ${backup}`);
   await fs.mkdir(dirname(configPath), { recursive: true, mode: 0o755 });
   let writtenDropIn: WrittenDropIn | undefined;
   const restoreFiles = async (): Promise<void> => {
+    if (!plan.changed) return; // nothing was written: the restart alone is undone by restarting
     if (backup) {
       await writeFileAtomic(configPath, await fs.readFile(backup), {
         mode: state.file.mode ?? MODE_PUBLIC_FILE,
@@ -209,9 +227,11 @@ export async function applyDaemonConfig(options: ApplyOptions): Promise<ApplyRes
   };
 
   try {
-    await writeFileAtomic(configPath, plan.content, { mode: state.file.mode ?? MODE_PUBLIC_FILE });
-    progress(`wrote ${configPath}`);
-    await options.afterWrite?.(configPath);
+    if (plan.changed) {
+      await writeFileAtomic(configPath, plan.content, { mode: state.file.mode ?? MODE_PUBLIC_FILE });
+      progress(`wrote ${configPath}`);
+      await options.afterWrite?.(configPath);
+    }
     if (plan.dropIn && mode === 'systemd') {
       writtenDropIn = await writeDropIn(state.root, plan.dropIn.fileName, plan.dropIn.content);
       progress(`wrote ${writtenDropIn.path} (ExecStart without ${plan.dropIn.removedFlags.join(', ')})`);
@@ -230,6 +250,7 @@ export async function applyDaemonConfig(options: ApplyOptions): Promise<ApplyRes
     return {
       ...base,
       changed: true,
+      restartReason: undefined,
       backup,
       dropIn,
       restart: undefined,
@@ -280,7 +301,8 @@ export async function applyDaemonConfig(options: ApplyOptions): Promise<ApplyRes
   if (failure === undefined) {
     return {
       ...base,
-      changed: true,
+      changed: plan.changed,
+      restartReason,
       backup,
       dropIn,
       restart: { oldPid, newPid: attempt?.pid, logSource: attempt?.logSource ?? '' },
@@ -312,7 +334,8 @@ export async function applyDaemonConfig(options: ApplyOptions): Promise<ApplyRes
     rollbackFailure = describeError(err);
   }
   const logSource = attempt?.logSource ?? 'the dockerd log';
-  const head = `dockerd did not come up with the new ${configPath}: ${failure}${said && !failure.includes(said) ? `\n  dockerd said: ${said}` : ''}`;
+  const what = plan.changed ? `the new ${configPath}` : `${configPath} (${restartReason})`;
+  const head = `dockerd did not come up with ${what}: ${failure}${said && !failure.includes(said) ? `\n  dockerd said: ${said}` : ''}`;
   if (rollbackFailure !== undefined) {
     throw new DockwardError(
       'DW_E_ROLLBACK_FAILED',
@@ -325,9 +348,26 @@ export async function applyDaemonConfig(options: ApplyOptions): Promise<ApplyRes
   );
   throw new DockwardError(
     'DW_E_APPLY_FAILED',
-    `${head}\n  rolled back: ${configPath} restored${backup ? ` from ${backup}` : ' (removed: there was none before)'}${writtenDropIn ? ` and ${writtenDropIn.path} undone` : ''}; dockerd runs again with the previous configuration${rollbackPid ? ` (pid ${rollbackPid})` : ''}`,
+    plan.changed
+      ? `${head}\n  rolled back: ${configPath} restored${backup ? ` from ${backup}` : ' (removed: there was none before)'}${writtenDropIn ? ` and ${writtenDropIn.path} undone` : ''}; dockerd runs again with the previous configuration${rollbackPid ? ` (pid ${rollbackPid})` : ''}`
+      : `${head}\n  ${configPath} was not changed; dockerd was started again${rollbackPid ? ` (pid ${rollbackPid})` : ''}`,
     { hint: `Fix what dockerd complained about and apply again; its full output is in ${logSource}.` },
   );
+}
+
+/**
+ * Why dockerd must restart although daemon.json is unchanged: the caller's reason, else TLS files
+ * newer than the running dockerd (it reads them only at start). Undefined: no restart needed.
+ */
+async function unchangedRestartReason(options: ApplyOptions, plan: Plan): Promise<string | undefined> {
+  if (options.restartReason !== undefined) return options.restartReason;
+  const pid = plan.state.process?.pid;
+  const started = pid === undefined ? undefined : processStartTime(pid);
+  if (started === undefined) return undefined;
+  const newer = await tlsFilesNewerThan(servedTlsFiles(plan.effective.config), started);
+  return newer.length > 0
+    ? `${newer.join(', ')} changed after dockerd (pid ${pid}) started, and dockerd reads TLS files only at start`
+    : undefined;
 }
 
 /** Validates the candidate and works out the drop-in; throws (exit 2) on bad input. Writes nothing. */

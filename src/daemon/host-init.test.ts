@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { connectInstructions, defaultSans, parseListen, serverNameFor } from './host-init.js';
+import {
+  connectInstructions,
+  defaultSans,
+  externalAddresses,
+  parseListen,
+  serverNameFor,
+} from './host-init.js';
 
 describe('init defaults', () => {
   it('puts the host name, its addresses (not link-local IPv6) and 127.0.0.1 in the server SANs', () => {
@@ -86,5 +92,53 @@ describe('init defaults', () => {
       connectInstructions(['IP:127.0.0.1', 'IP:2001:db8::10'], 2376, '/d', 'x').host,
       'tcp://[2001:db8::10]:2376',
     );
+  });
+});
+
+describe('the addresses init checks the served certificate on', () => {
+  const interfaces = {
+    lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true, netmask: '255.0.0.0', mac: '', cidr: null }],
+    eth0: [
+      {
+        address: '198.18.0.11',
+        family: 'IPv4',
+        internal: false,
+        netmask: '255.255.255.0',
+        mac: '',
+        cidr: null,
+      },
+      {
+        address: 'fd00:d0c:1::11',
+        family: 'IPv6',
+        internal: false,
+        netmask: 'ffff::',
+        mac: '',
+        cidr: null,
+        scopeid: 0,
+      },
+      {
+        address: 'fe80::1',
+        family: 'IPv6',
+        internal: false,
+        netmask: 'ffff::',
+        mac: '',
+        cidr: null,
+        scopeid: 2,
+      },
+    ],
+  } as unknown as Parameters<typeof externalAddresses>[2];
+  const sans = ['DNS:h1', 'IP:127.0.0.1', 'IP:198.18.0.11', 'IP:fd00:d0c:1::11', 'IP:198.18.0.99'];
+
+  it("are this host's own non-loopback addresses in the certificate (IPv4 only for 0.0.0.0)", () => {
+    assert.deepEqual(externalAddresses(sans, { address: '0.0.0.0' }, interfaces), ['198.18.0.11']);
+    assert.deepEqual(externalAddresses(sans, { address: '::' }, interfaces), [
+      '198.18.0.11',
+      'fd00:d0c:1::11',
+    ]);
+  });
+
+  it('is only the listen address when dockerd binds one', () => {
+    assert.deepEqual(externalAddresses(sans, { address: 'fd00:d0c:1::11' }, interfaces), ['fd00:d0c:1::11']);
+    assert.deepEqual(externalAddresses(sans, { address: '127.0.0.1' }, interfaces), []);
   });
 });

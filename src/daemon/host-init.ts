@@ -7,6 +7,7 @@
 import { runAudit } from '../audit/audit.js';
 import { summaryLine } from '../audit/format/table.js';
 import { DEFAULT_SOCKET } from './host-state.js';
+import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
@@ -28,6 +29,7 @@ import { detectRestartMode, type RestartMode } from './restart.js';
 import type { ProgramRunner } from './systemd-io.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:2376';
+const CERT_FILE_NAME = 'cert.pem';
 
 export interface InitOptions {
   paths: StatePaths;
@@ -289,7 +291,8 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
     await issueCertificate(paths, { kind: 'client', name: adminName, ou: 'admin' }, options.passphrase);
     progress(`issued admin client certificate ${adminName}`);
   }
-  await installServerFiles(tlsDir, files, progress);
+  const replaced = await installServerFiles(tlsDir, files, progress);
+  const servedPem = await fs.readFile(files[1]!.path, 'utf8');
 
   const adminTls = {
     ca: await fs.readFile(join(adminDir, 'ca.pem'), 'utf8'),
@@ -299,11 +302,17 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
   let tls: VerifyCheck[] = [];
   const verify = async (): Promise<VerifyCheck[]> => {
     tls = await verifyTlsAccess(dialAddress(listen.address), listen.port, adminTls, adminName);
+    // dockerd serves the certificate just installed, also where clients connect from outside
+    // (127.0.0.1 alone cannot tell an old certificate that also names it from the new one).
+    tls.push(...(await verifyServedCertificate(servedPem, listen, sans)));
     return tls;
   };
   const apply = await applyDaemonConfig({
     ...applyBase,
     restart: options.restart ?? 'auto',
+    ...(replaced.length > 0
+      ? { restartReason: `${replaced.join(', ')} changed (dockerd reads them only at start)` }
+      : {}),
     verify,
     progress,
   });
@@ -342,13 +351,17 @@ async function auditSummary(host: string): Promise<string> {
   return `${summaryLine(report.summary)}${failing.length > 0 ? `; failing: ${failing.join(', ')}` : ''} (details: dockward audit --host ${host})`;
 }
 
-/** Copies the server's ca.pem, cert.pem and key.pem into the TLS folder (0700), keeping a backup of any file it replaces. */
+/**
+ * Copies the server's ca.pem, cert.pem and key.pem into the TLS folder (0700), keeping a backup of
+ * any file it replaces. Returns the files whose content changed (dockerd must restart to serve them).
+ */
 async function installServerFiles(
   tlsDir: string,
   files: readonly InstalledFile[],
   progress: (line: string) => void,
-): Promise<void> {
+): Promise<string[]> {
   await ensureDir(tlsDir, MODE_PRIVATE_DIR);
+  const replaced: string[] = [];
   for (const f of files) {
     const data = await fs.readFile(f.from);
     const old = await fs.readFile(f.path).catch(() => undefined);
@@ -359,6 +372,7 @@ async function installServerFiles(
     if (old !== undefined) {
       const backup = await backupFile(f.path);
       if (backup) progress(`backed up ${f.path} to ${backup}`);
+      replaced.push(f.path);
     }
     await writeFileAtomic(f.path, data, { mode: f.mode });
     if (process.getuid?.() === 0) await fs.chown(f.path, 0, 0);
@@ -366,6 +380,56 @@ async function installServerFiles(
   progress(
     `installed ${files.map((f) => `${basename(f.path)} (${f.mode.toString(8).padStart(4, '0')})`).join(', ')} in ${tlsDir} (the CA key stays in the PKI)`,
   );
+  return replaced;
+}
+
+/**
+ * The addresses of this host a client would dial: the certificate's IP SANs that are this host's
+ * own non-loopback interface addresses and that the listener accepts (all of them for 0.0.0.0/::).
+ */
+export function externalAddresses(
+  sans: readonly string[],
+  listen: { address: string },
+  interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces(),
+): string[] {
+  const local = new Set<string>();
+  for (const list of Object.values(interfaces)) {
+    for (const a of list ?? []) {
+      if (!a.internal && !(a.family === 'IPv6' && /^fe[89ab]/i.test(a.address))) local.add(a.address);
+    }
+  }
+  const wildcard = listen.address === '0.0.0.0' || listen.address === '::';
+  return sans
+    .filter((s) => s.startsWith('IP:'))
+    .map((s) => s.slice(3))
+    .filter((a) => local.has(a) && (wildcard || a === listen.address))
+    .filter((a) => listen.address !== '0.0.0.0' || isIP(a) === 4)
+    .slice(0, 4);
+}
+
+/** Connects to the listener on the local address and each external address and compares the served certificate's SHA-256 fingerprint with the installed one. */
+async function verifyServedCertificate(
+  certPem: string,
+  listen: { address: string; port: number },
+  sans: readonly string[],
+): Promise<VerifyCheck[]> {
+  const expected = new X509Certificate(certPem).fingerprint256;
+  const addresses = [dialAddress(listen.address), ...externalAddresses(sans, listen)];
+  const checks: VerifyCheck[] = [];
+  for (const address of [...new Set(addresses)]) {
+    const probe = await probeTlsListener(address, listen.port, undefined);
+    const shown = `${isIP(address) === 6 ? `[${address}]` : address}:${listen.port}`;
+    checks.push({
+      what: `certificate served on ${shown}`,
+      ok: probe.peerFingerprint256 === expected,
+      expected: `SHA-256 ${expected} (${CERT_FILE_NAME} just installed)`,
+      actual:
+        probe.peerFingerprint256 === undefined
+          ? `no certificate (${probe.detail})`
+          : `SHA-256 ${probe.peerFingerprint256}`,
+    });
+  }
+  return checks;
 }
 
 /** `/_ping` and `/version` over TLS with the admin certificate, and a refusal without one. */

@@ -1,6 +1,7 @@
 /**
  * Restarting dockerd so a new daemon.json takes effect, in one of three modes:
- * - `systemd`: `systemctl restart docker.service`; dockerd's output is read back from journald;
+ * - `systemd`: stop docker.service, restart docker.socket, start docker.service; dockerd's own
+ *   output is read back from journald (identifier `dockerd`);
  * - `process`: a dockerd not run by systemd (init script, a supervisor, a test harness) is
  *   restarted from its pidfile with the exact command line, environment and working folder it
  *   had (`/proc/<pid>/cmdline`, `environ`, `cwd`): SIGTERM, wait for it to exit, spawn the same
@@ -14,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DockwardError, describeError } from '../errors.js';
 import { splitProcCmdline } from './cmdline.js';
 import {
+  DOCKER_SOCKET_UNIT,
   DOCKER_UNIT,
   isSystemdBooted,
   mainPid,
@@ -301,54 +303,123 @@ async function sameCommand(pid: number, argv: readonly string[]): Promise<boolea
 
 export interface SystemdRestarterOptions {
   unit?: string;
+  /** The socket unit that hands dockerd its `fd://` listener (default docker.socket). */
+  socketUnit?: string;
   run?: ProgramRunner;
   progress?: (line: string) => void;
+  /** How long to wait for dockerd's own lines to reach the journal after a failed start. */
+  journalWaitMs?: number;
 }
 
-/** `systemd` mode: `systemctl restart docker.service`, output read from the journal. */
+/** The identifier dockerd's own output carries in the journal (`journalctl -t dockerd`). */
+export const DOCKERD_IDENTIFIER = 'dockerd';
+
+/**
+ * `systemd` mode: stop docker.service, restart docker.socket, start docker.service; dockerd's
+ * output read back from the journal.
+ *
+ * Why not `systemctl restart docker.service`: a dockerd started without `fd://` (daemon.json
+ * `hosts` with the drop-in) binds /run/docker.sock itself and removes that file when it exits,
+ * while docker.socket stays "listening" on a socket nobody can reach any more. A later start with
+ * `-H fd://` (a rollback, or the next apply) would then serve a socket without a file. Restarting
+ * docker.socket between stop and start binds the file again (checked on Debian bookworm under
+ * systemd 252; test/hosts/ shows it). docker.service Requires= docker.socket, so the service must
+ * be stopped first or restarting the socket stops it.
+ */
 export class SystemdRestarter implements Restarter {
   readonly mode = 'systemd' as const;
   private readonly unit: string;
+  private readonly socketUnit: string;
   private readonly run: ProgramRunner;
+  private readonly journalWaitMs: number;
 
   constructor(options: SystemdRestarterOptions = {}) {
     this.unit = options.unit ?? DOCKER_UNIT;
+    this.socketUnit = options.socketUnit ?? DOCKER_SOCKET_UNIT;
     this.run = options.run ?? runProgram;
+    this.journalWaitMs = options.journalWaitMs ?? 5_000;
   }
 
   describe(): string {
-    return `systemd (systemctl restart ${this.unit})`;
+    return `systemd (systemctl stop ${this.unit}, restart ${this.socketUnit}, start ${this.unit})`;
   }
 
   async restart(): Promise<StartAttempt> {
     // Whole seconds, one back: journalctl --since compares to the second.
     const since = Math.floor(Date.now() / 1000) - 1;
-    // A unit that failed repeatedly hits its start limit; clear it so the restart is really tried.
+    // A unit that failed repeatedly hits its start limit; clear it so the start is really tried.
     await systemctl(['reset-failed', this.unit], this.run).catch(() => undefined);
-    const res = await systemctl(['restart', this.unit], this.run, DEFAULT_START_TIMEOUT_MS);
+    const stopped = await systemctl(['stop', this.unit], this.run, DEFAULT_STOP_TIMEOUT_MS);
+    if (stopped.code !== 0) {
+      throw new DockwardError(
+        'DW_E_UPSTREAM',
+        `systemctl stop ${this.unit} failed: ${stopped.stderr.trim()}`,
+        {
+          hint: `Look at systemctl status ${this.unit}.`,
+        },
+      );
+    }
+    if (await unitLoaded(this.socketUnit, this.run)) {
+      const socket = await systemctl(['restart', this.socketUnit], this.run, DEFAULT_STOP_TIMEOUT_MS);
+      if (socket.code !== 0) {
+        throw new DockwardError(
+          'DW_E_UPSTREAM',
+          `systemctl restart ${this.socketUnit} failed: ${socket.stderr.trim()}`,
+          { hint: `Look at systemctl status ${this.socketUnit}.` },
+        );
+      }
+    }
+    const res = await systemctl(['start', this.unit], this.run, DEFAULT_START_TIMEOUT_MS);
     const failed = res.code !== 0 ? { code: res.code, signal: null } : undefined;
     const pid = failed ? undefined : await mainPid(this.unit, this.run);
     const unit = this.unit;
     const run = this.run;
+    const waitMs = this.journalWaitMs;
+    const readJournal = async (): Promise<string> => {
+      // dockerd's own lines only: the unit's journal ends with systemd's "Failed to start ..."
+      const log = await run(
+        'journalctl',
+        [
+          '--unit',
+          unit,
+          '--identifier',
+          DOCKERD_IDENTIFIER,
+          `--since=@${since}`,
+          '--no-pager',
+          '--output=cat',
+          '--lines=200',
+        ],
+        { timeoutMs: 30_000 },
+      );
+      return log.stdout;
+    };
     return {
       pid,
       exited: () => failed,
       readLog: async () => {
-        const log = await run(
-          'journalctl',
-          ['--unit', unit, `--since=@${since}`, '--no-pager', '--output=cat', '--lines=200'],
-          { timeoutMs: 30_000 },
-        );
-        // systemctl's own complaint first: dockerd's last line in the journal is the better reason.
-        return `${failed ? `${res.stderr}\n` : ''}${log.stdout}`;
+        let log = await readJournal();
+        // journald receives dockerd's stdout through a stream: its last line may lag the failure.
+        const deadline = Date.now() + waitMs;
+        while (failed && dockerdErrorLine(log) === undefined && Date.now() < deadline) {
+          await sleep(250);
+          log = await readJournal();
+        }
+        // systemctl's own complaint first: dockerd's last line, when there is one, is the reason.
+        return `${failed ? `${res.stderr}\n` : ''}${log}`;
       },
-      logSource: `journalctl -u ${unit}`,
+      logSource: `journalctl -u ${unit} -t ${DOCKERD_IDENTIFIER}`,
     };
   }
 
   async stop(): Promise<void> {
     await systemctl(['stop', this.unit], this.run);
   }
+}
+
+/** True when systemd knows the unit (`LoadState=loaded`). */
+async function unitLoaded(unit: string, run: ProgramRunner): Promise<boolean> {
+  const res = await systemctl(['show', '--property=LoadState', '--value', unit], run);
+  return res.code === 0 && res.stdout.trim() === 'loaded';
 }
 
 /**

@@ -21,7 +21,6 @@ import {
   unixSocketOf,
 } from './host-state.js';
 import { parseDaemonHost } from './hosts.js';
-import { DEFAULT_PROCESS_LOG } from './restart.js';
 import { checkSocket, type SocketReport } from './socket-perms.js';
 import { DOCKER_UNIT, isSystemdBooted, type ProgramRunner, runProgram } from './systemd-io.js';
 
@@ -42,7 +41,7 @@ export interface DaemonStatus {
   running: boolean;
   pid: number | undefined;
   pidfile: string;
-  /** How dockerd is run: systemd when docker.service is active, else process. */
+  /** How dockerd is run: systemd when the machine runs systemd and has docker.service, else process. */
   managedBy: 'systemd' | 'process' | 'unknown';
   /** `systemctl is-active docker.service`, under systemd. */
   unitState: string | undefined;
@@ -57,6 +56,12 @@ export interface DaemonStatus {
   configExists: boolean;
   effective: EffectiveConfig;
   sockets: SocketReport[];
+  /** `systemctl status docker.service`, under systemd. */
+  unit: { source: string; lines: string[]; error?: string } | undefined;
+  /**
+   * dockerd's last log lines: `journalctl -u docker.service` under systemd, else the file its
+   * output goes to (`--log-file`, or what its stdout is open on). Never a file of another daemon.
+   */
   log: { source: string; lines: string[]; error?: string } | undefined;
 }
 
@@ -92,10 +97,13 @@ export async function daemonStatus(options: StatusOptions = {}): Promise<DaemonS
   let unitState: string | undefined;
   let managedBy: DaemonStatus['managedBy'] = state.process ? 'process' : 'unknown';
   const systemdRuns = state.systemd !== undefined && (await isSystemdBooted(state.root));
+  let unit: DaemonStatus['unit'];
   if (systemdRuns) {
     const res = await run('systemctl', ['is-active', DOCKER_UNIT], { timeoutMs: 10_000 });
     unitState = res.stdout.trim() || undefined;
-    if (unitState === 'active' || unitState === 'activating' || !state.process) managedBy = 'systemd';
+    // On a systemd host dockerd belongs to docker.service, running or not: its log is the journal.
+    managedBy = 'systemd';
+    unit = await unitStatus(run);
   }
 
   const group = typeof effective.config.group === 'string' ? effective.config.group : 'docker';
@@ -110,10 +118,13 @@ export async function daemonStatus(options: StatusOptions = {}): Promise<DaemonS
   }
 
   const lines = options.lines ?? 20;
-  const log =
-    managedBy === 'systemd'
-      ? await journalTail(run, lines)
-      : await fileTail(options.logFile ?? DEFAULT_PROCESS_LOG, lines);
+  let log: DaemonStatus['log'];
+  if (managedBy === 'systemd') {
+    log = await journalTail(run, lines);
+  } else {
+    const file = options.logFile ?? (state.process ? await outputFileOf(state.process.pid) : undefined);
+    log = file === undefined ? undefined : await fileTail(file, lines);
+  }
 
   return {
     running: state.process !== undefined,
@@ -130,8 +141,38 @@ export async function daemonStatus(options: StatusOptions = {}): Promise<DaemonS
     configExists: state.file.exists,
     effective,
     sockets,
+    unit,
     log,
   };
+}
+
+/** `systemctl status docker.service` (exit 3 only means "not running": its text is still the status). */
+async function unitStatus(run: ProgramRunner): Promise<DaemonStatus['unit']> {
+  const source = `systemctl status ${DOCKER_UNIT}`;
+  const res = await run('systemctl', ['status', '--no-pager', '--lines=0', DOCKER_UNIT], {
+    timeoutMs: 15_000,
+  });
+  const lines = res.stdout
+    .trimEnd()
+    .split('\n')
+    .filter((l) => l !== '');
+  if (lines.length === 0) return { source, lines, error: res.stderr.trim() || `exit ${res.code}` };
+  return { source, lines };
+}
+
+/**
+ * The regular file a process's stdout (else stderr) is open on: where a dockerd not run by
+ * systemd writes its log. Undefined for a pipe, a terminal, /dev/null or an unreadable fd — then
+ * no file is shown, rather than a file of the same name some other dockerd writes.
+ */
+async function outputFileOf(pid: number): Promise<string | undefined> {
+  for (const fd of [1, 2]) {
+    const target = await fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+    if (target === undefined || !target.startsWith('/') || target.endsWith(' (deleted)')) continue;
+    const st = await fs.stat(target).catch(() => undefined);
+    if (st?.isFile()) return target;
+  }
+  return undefined;
 }
 
 async function journalTail(run: ProgramRunner, lines: number): Promise<DaemonStatus['log']> {

@@ -29,6 +29,8 @@ export const UNIT_DIRS: readonly string[] = [
 export const DROP_IN_DIR = 'etc/systemd/system/docker.service.d';
 
 export const DOCKER_UNIT = 'docker.service';
+/** The socket unit of Debian's and Docker's packages, which passes `fd://` to dockerd. */
+export const DOCKER_SOCKET_UNIT = 'docker.socket';
 
 /** docker.service as found on disk. */
 export interface DockerServiceFiles {

@@ -244,6 +244,8 @@ export interface ListenerProbe {
   statusLine?: string;
   /** The error code that ended the exchange (`ERR_SSL_WRONG_VERSION_NUMBER`, `ECONNRESET`), if any. */
   errorCode?: string;
+  /** The SHA-256 fingerprint of the certificate the server presented (`AA:BB:...`), when one came. */
+  peerFingerprint256?: string;
 }
 
 /**
@@ -264,6 +266,7 @@ export function probeTlsListener(
     let settled = false;
     let handshakeDone = false;
     let errorCode: string | undefined;
+    let peerFingerprint256: string | undefined;
     const finish = (detail: string): void => {
       if (settled) return;
       settled = true;
@@ -278,6 +281,7 @@ export function probeTlsListener(
         handshakeDone,
         ...(statusLine !== undefined ? { statusLine } : {}),
         ...(errorCode !== undefined ? { errorCode } : {}),
+        ...(peerFingerprint256 !== undefined ? { peerFingerprint256 } : {}),
       });
     };
     // The name is not checked here (the listener may be 0.0.0.0); the chain to the CA is.
@@ -297,6 +301,7 @@ export function probeTlsListener(
       reachable = true;
       handshakeDone = true;
       serverTrusted = caPem !== undefined && socket.authorized;
+      peerFingerprint256 = socket.getPeerCertificate().fingerprint256 || undefined;
       socket.write('GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n');
     });
     socket.on('data', (chunk: Buffer) => {

@@ -49,9 +49,11 @@ export function daemonApply(ctx: CommandContext, opts: DaemonApplyOptions): Prom
 
 /** The human summary of an apply (init prints it too). */
 export function renderApply(r: ApplyResult): string {
-  if (!r.changed) return `nothing to apply: ${r.configPath} already holds these settings`;
+  if (!r.changed && !r.restart) return `nothing to apply: ${r.configPath} already holds these settings`;
   return [
-    `applied ${r.configPath} (restart: ${r.mode}, ${r.modeReason})`,
+    r.changed
+      ? `applied ${r.configPath} (restart: ${r.mode}, ${r.modeReason})`
+      : `restarted dockerd (${r.mode}): ${r.configPath} unchanged, but ${r.restartReason}`,
     ...(r.backup ? [`  backup       ${r.backup}`] : []),
     ...(r.dropIn ? [`  drop-in      ${r.dropIn.path} (without ${r.dropIn.removedFlags.join(', ')})`] : []),
     ...(r.restart

@@ -39,7 +39,10 @@ export function daemonCommand(): Command {
   hostFlags(daemon.command('status'))
     .description('Is dockerd running: pid, version, effective configuration, socket, last log lines.')
     .option('--host <url>', 'where to ask /version (default: the first unix socket configured)')
-    .option('--log-file <path>', `log of a dockerd not run by systemd (default ${DEFAULT_PROCESS_LOG})`)
+    .option(
+      '--log-file <path>',
+      'log of a dockerd not run by systemd (default: the file its output is open on)',
+    )
     .option('--lines <n>', 'log lines to show', (v) => Number.parseInt(v, 10), 20)
     .action(async (opts: DaemonStatusOptions, cmd: Command) => {
       contextOf(cmd).out.result(await daemonStatusCommand(opts), renderDaemonStatus);

@@ -38,11 +38,18 @@ export function renderDaemonStatus(s: DaemonStatus): string {
         `socket ${k.path}: ${k.exists ? `uid ${k.uid} gid ${k.gid} mode ${octal(k.mode ?? 0)}` : 'missing'}${k.ok ? ' (ok)' : ` (${k.problems.join('; ')})`}`,
     ),
     '',
+    ...(s.unit
+      ? [
+          `${s.unit.source}:`,
+          ...(s.unit.error ? [`  cannot read: ${s.unit.error}`] : s.unit.lines.map((l) => `  ${l}`)),
+          '',
+        ]
+      : []),
     s.log
       ? [
           `last log lines (${s.log.source}):`,
           ...(s.log.error ? [`  cannot read: ${s.log.error}`] : s.log.lines.map((l) => `  ${l}`)),
         ].join('\n')
-      : 'no log',
+      : "no log (dockerd's output is not in a file: pass --log-file PATH)",
   ].join('\n');
 }
