@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { DockwardError } from '../errors.js';
 import { describeProblem, type VerifyResult, verifyAuditLog } from '../gateway/audit-log/verify.js';
 import { contextOf } from './context.js';
+import { addAuditLogQuery } from './audit-log/query.js';
 
 /** `dockward audit-log`: checks the gateway's hash-chained audit log. */
 export function auditLogCommand(): Command {
@@ -42,6 +43,7 @@ export function auditLogCommand(): Command {
       out.result(res, renderVerify);
     });
 
+  addAuditLogQuery(auditLog);
   return auditLog;
 }
 

@@ -4,6 +4,7 @@ import { createLogger } from '../log.js';
 import { openAuditLog } from '../gateway/audit-file-sink.js';
 import { NULL_AUDIT_SINK } from '../gateway/audit-sink.js';
 import { runGateway } from '../gateway/run.js';
+import { startStoreShipper } from '../events/gateway-store.js';
 import { collect, contextOf } from './context.js';
 import { loadPolicyDecider } from './policy.js';
 import { cliPassphraseSource } from './passphrase.js';
@@ -21,6 +22,7 @@ interface GatewayFlags {
   metrics?: string;
   closeRevoked?: boolean;
   headersTimeout: string;
+  store?: string;
 }
 
 export function gatewayCommand(): Command {
@@ -61,6 +63,10 @@ export function gatewayCommand(): Command {
       'a request head must arrive within this time (slowloris guard)',
       '30000',
     )
+    .option(
+      '--store <url>',
+      'also ship the audit log to an event store: sqlite:FILE or postgres://... (needs --audit-log)',
+    )
     .action(async (opts: GatewayFlags, cmd: Command) => {
       const { paths } = contextOf(cmd);
       if (opts.auditFeed && !opts.auditLog) {
@@ -95,9 +101,11 @@ export function gatewayCommand(): Command {
         await audit.close(); // releases the log's lock at once
         throw err;
       });
+      const shipping = opts.store ? await startStoreShipper(opts.store, opts.auditLog, logger) : undefined;
       await waitForStopSignal();
       logger.info('stopping: draining requests in flight');
       await running.stop();
+      await shipping?.stop();
     });
 }
 

@@ -11,6 +11,7 @@ import { monitorCommand } from './monitor.js';
 import { policyCommand } from './policy.js';
 import { pkiCommand } from './pki.js';
 import { upCommand } from './up.js';
+import { consoleCommand } from './console/serve.js';
 
 export const VERSION = '0.1.0';
 
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   program.addCommand(policyCommand());
   program.addCommand(hostsCommand());
   program.addCommand(monitorCommand());
+  program.addCommand(consoleCommand());
   // Exit codes and error output are decided in one place (src/index.ts), so commander must throw.
   const override = (cmd: Command) => {
     cmd.exitOverride();

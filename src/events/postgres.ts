@@ -86,17 +86,31 @@ export class PostgresEventStore implements EventStore {
       await migrate(pool);
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw new DockwardError('DW_E_UPSTREAM', `cannot open the PostgreSQL event store: ${describeError(err)}`, {
-        hint: 'Check that PostgreSQL runs and the URL (postgres://USER@HOST:PORT/DB) names a database this user may create tables in.',
-      });
+      throw new DockwardError(
+        'DW_E_UPSTREAM',
+        `cannot open the PostgreSQL event store: ${describeError(err)}`,
+        {
+          hint: 'Check that PostgreSQL runs and the URL (postgres://USER@HOST:PORT/DB) names a database this user may create tables in.',
+        },
+      );
     }
     return new PostgresEventStore(pool);
   }
 
   async appendAudit(records: readonly ShippedRecord[]): Promise<number> {
     if (records.length === 0) return 0;
-    const cols: [string[], string[], number[], number[], string[], (string | null)[], (string | null)[], (string | null)[], (string | null)[], string[]] =
-      [[], [], [], [], [], [], [], [], [], []];
+    const cols: [
+      string[],
+      string[],
+      number[],
+      number[],
+      string[],
+      (string | null)[],
+      (string | null)[],
+      (string | null)[],
+      (string | null)[],
+      string[],
+    ] = [[], [], [], [], [], [], [], [], [], []];
     for (const r of records) {
       const c = columnsOf(r.record);
       cols[0].push(r.source);
@@ -122,9 +136,10 @@ export class PostgresEventStore implements EventStore {
   }
 
   async lastSeq(source: string): Promise<number> {
-    const res = await this.pool.query<{ seq: string | null }>('SELECT MAX(seq) AS seq FROM audit WHERE source = $1', [
-      source,
-    ]);
+    const res = await this.pool.query<{ seq: string | null }>(
+      'SELECT MAX(seq) AS seq FROM audit WHERE source = $1',
+      [source],
+    );
     return Number(res.rows[0]?.seq ?? 0);
   }
 
@@ -138,9 +153,13 @@ export class PostgresEventStore implements EventStore {
   }
 
   async chainHeads(): Promise<ChainHead[]> {
-    const res = await this.pool.query<{ source: string; seq: string; hash: string; time: string; signature: string | null }>(
-      'SELECT * FROM chain_heads ORDER BY source',
-    );
+    const res = await this.pool.query<{
+      source: string;
+      seq: string;
+      hash: string;
+      time: string;
+      signature: string | null;
+    }>('SELECT * FROM chain_heads ORDER BY source');
     return res.rows.map((r) => ({
       source: r.source,
       seq: Number(r.seq),
@@ -186,7 +205,9 @@ export class PostgresEventStore implements EventStore {
     const last = page[page.length - 1];
     return {
       records: page.map(toStored),
-      ...(res.rows.length > limit && last ? { next: encodeCursor(Number(last.time_ms), Number(last.id)) } : {}),
+      ...(res.rows.length > limit && last
+        ? { next: encodeCursor(Number(last.time_ms), Number(last.id)) }
+        : {}),
     };
   }
 
@@ -228,7 +249,15 @@ export class PostgresEventStore implements EventStore {
       const res = await this.pool.query(
         `INSERT INTO alerts (uuid, time_ms, rule, priority, output, host, fields) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (uuid) DO NOTHING`,
-        [a.uuid, Date.parse(a.time), a.rule, a.priority, a.output, a.host, a.fields ? JSON.stringify(a.fields) : null],
+        [
+          a.uuid,
+          Date.parse(a.time),
+          a.rule,
+          a.priority,
+          a.output,
+          a.host,
+          a.fields ? JSON.stringify(a.fields) : null,
+        ],
       );
       n += res.rowCount ?? 0;
     }

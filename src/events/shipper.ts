@@ -177,7 +177,8 @@ export class AuditShipper {
       for (;;) {
         const { bytesRead } = await handle.read(buf, 0, CHUNK, position + carry.length);
         if (bytesRead === 0) break;
-        const data = carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+        const data =
+          carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
         let start = 0;
         for (;;) {
           const nl = data.indexOf(0x0a, start);
@@ -207,7 +208,12 @@ export class AuditShipper {
     this.shipped += await this.options.store.appendAudit(batch);
     const last = batch[batch.length - 1]!.record;
     this.cursor = last.seq;
-    await this.options.store.putChainHead({ source: this.source, seq: last.seq, hash: last.hash, time: last.time });
+    await this.options.store.putChainHead({
+      source: this.source,
+      seq: last.seq,
+      hash: last.hash,
+      time: last.time,
+    });
   }
 }
 

@@ -64,11 +64,20 @@ describe('SQLite event store and shipper', () => {
       cursor = page.next;
     } while (cursor);
     const all = await store.queryAudit({ identity: 'alice', limit: 1000 });
-    assert.deepEqual(seen, all.records.map((r) => r.record.seq));
-    assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+    assert.deepEqual(
+      seen,
+      all.records.map((r) => r.record.seq),
+    );
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => a - b),
+    );
     const withResponse = all.records.find((r) => r.response !== undefined);
     assert.equal(withResponse?.response?.type, 'response');
-    const none = await store.queryAudit({ identity: 'alice', since: new Date(Date.now() + 60_000).toISOString() });
+    const none = await store.queryAudit({
+      identity: 'alice',
+      since: new Date(Date.now() + 60_000).toISOString(),
+    });
     assert.equal(none.records.length, 0);
     await store.close();
   });

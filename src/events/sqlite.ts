@@ -125,9 +125,13 @@ export class SqliteEventStore implements EventStore {
       if (file !== ':memory:') await fs.chmod(file, 0o600);
       return new SqliteEventStore(db, options);
     } catch (err) {
-      throw new DockwardError('DW_E_FILE', `cannot open the SQLite event store ${file}: ${describeError(err)}`, {
-        hint: 'Check that the folder is writable and that the file is a SQLite database (or remove it).',
-      });
+      throw new DockwardError(
+        'DW_E_FILE',
+        `cannot open the SQLite event store ${file}: ${describeError(err)}`,
+        {
+          hint: 'Check that the folder is writable and that the file is a SQLite database (or remove it).',
+        },
+      );
     }
   }
 

@@ -9,20 +9,32 @@ import type { EventStore, StoreChainResult } from './model.js';
 
 const BATCH = 5000;
 
-export async function verifyStoredChain(store: EventStore, source: string): Promise<StoreChainResult> {
+/** Where an earlier verification stopped: continue after it instead of from the first record. */
+export interface VerifiedUpTo {
+  seq: number;
+  hash: string;
+  records: number;
+  firstSeq: number | null;
+}
+
+export async function verifyStoredChain(
+  store: EventStore,
+  source: string,
+  from?: VerifiedUpTo,
+): Promise<StoreChainResult> {
   const heads = await store.chainHeads();
   const head = heads.find((h) => h.source === source);
   const res: StoreChainResult = {
     source,
     ok: true,
-    records: 0,
-    firstSeq: null,
+    records: from?.records ?? 0,
+    firstSeq: from?.firstSeq ?? null,
     lastSeq: null,
     lastHash: null,
     matchesHead: null,
   };
-  let prevHash: string | null = null;
-  let prevSeq = 0;
+  let prevHash: string | null = from?.hash ?? null;
+  let prevSeq = from?.seq ?? 0;
   for (;;) {
     const batch = await store.scanSource(source, prevSeq, BATCH);
     if (batch.length === 0) break;
@@ -49,7 +61,8 @@ export async function verifyStoredChain(store: EventStore, source: string): Prom
   }
   res.lastSeq = res.records > 0 ? prevSeq : null;
   res.lastHash = prevHash;
-  if (head) res.matchesHead = head.seq === prevSeq ? head.hash === prevHash : head.seq > prevSeq ? false : null;
+  if (head)
+    res.matchesHead = head.seq === prevSeq ? head.hash === prevHash : head.seq > prevSeq ? false : null;
   if (head && head.seq === prevSeq && head.hash !== prevHash) {
     res.ok = false;
     res.problem = { seq: prevSeq, message: 'the last record is not the chain head the gateway reported' };
