@@ -4,6 +4,7 @@ import { DockwardError } from '../../errors.js';
 import type { AuditPage, AuditQuery } from '../../events/model.js';
 import { defaultStoreUrl, openEventStore } from '../../events/open.js';
 import { parseSince } from '../../events/time-range.js';
+import { verifyStoredChain } from '../../events/verify-chain.js';
 import type { StatePaths } from '../../store/paths.js';
 import { contextOf } from '../context.js';
 import { renderTable } from '../output.js';
@@ -136,5 +137,62 @@ export function addAuditLogQuery(auditLog: Command): void {
     .action(async (opts: AuditLogQueryOptions, cmd: Command) => {
       const { paths, out } = contextOf(cmd);
       out.result(await queryAuditLog(paths, opts), renderAuditPage);
+    });
+  addAuditLogChains(auditLog);
+}
+
+export interface AuditLogChainsOptions {
+  store?: string;
+}
+
+/** Every gateway log in the store with its chain verified from the stored records. */
+export async function verifyStoreChains(paths: StatePaths, opts: AuditLogChainsOptions) {
+  const store = await openEventStore(opts.store ?? defaultStoreUrl(paths));
+  try {
+    const sources = await store.sources();
+    const chains = [];
+    for (const s of sources) chains.push({ host: s.host, ...(await verifyStoredChain(store, s.source)) });
+    return { ok: chains.every((c) => c.ok), chains };
+  } finally {
+    await store.close();
+  }
+}
+
+export function renderChains(r: Awaited<ReturnType<typeof verifyStoreChains>>): string {
+  if (r.chains.length === 0) return 'no gateway log in the store yet';
+  return renderTable(
+    ['source', 'host', 'records', 'seq', 'chain'],
+    r.chains.map((c) => [
+      c.source,
+      c.host,
+      String(c.records),
+      `${c.firstSeq ?? '-'}..${c.lastSeq ?? '-'}`,
+      c.ok
+        ? `ok${c.matchesHead === true ? ' (ends at the reported head)' : ''}`
+        : `BROKEN at seq ${c.problem?.seq}: ${c.problem?.message}`,
+    ]),
+  );
+}
+
+/** Adds `chains` under `dockward audit-log`. */
+export function addAuditLogChains(auditLog: Command): void {
+  auditLog
+    .command('chains')
+    .description('Verify the hash chain of every gateway log in the event store; exit 1 names a broken one.')
+    .option('--store <url>', 'event store: sqlite:FILE or postgres://... (default: sqlite:HOME/events.db)')
+    .action(async (opts: AuditLogChainsOptions, cmd: Command) => {
+      const { paths, out } = contextOf(cmd);
+      const res = await verifyStoreChains(paths, opts);
+      out.result(res, renderChains);
+      const bad = res.chains.find((c) => !c.ok);
+      if (bad) {
+        throw new DockwardError(
+          'DW_E_AUDIT_LOG_TAMPERED',
+          `${bad.source}: seq ${bad.problem?.seq}: ${bad.problem?.message}`,
+          {
+            hint: 'Compare the stored records with the gateway log (`dockward audit-log verify FILE`).',
+          },
+        );
+      }
     });
 }
