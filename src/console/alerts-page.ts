@@ -7,6 +7,8 @@ const PRIORITY_COLOURS: Record<string, string> = {
   critical: '#7f1d1d',
   high: '#b3261e',
   medium: '#c77700',
+  warning: '#c77700',
+  notice: '#2f6fb3',
   low: '#2f6fb3',
   info: '#5b6475',
 };
