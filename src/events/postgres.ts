@@ -51,6 +51,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE host_status (id BIGSERIAL PRIMARY KEY, time_ms BIGINT NOT NULL, host TEXT NOT NULL,
      row TEXT NOT NULL);
    CREATE INDEX host_status_host ON host_status (host, time_ms);`,
+  // One row per gateway log, kept in step by appendAudit: the console lists logs without a scan.
+  `CREATE TABLE sources (source TEXT PRIMARY KEY, host TEXT NOT NULL, records BIGINT NOT NULL,
+     last_ms BIGINT NOT NULL);
+   INSERT INTO sources SELECT source, MAX(host), COUNT(*), MAX(time_ms) FROM audit GROUP BY source;`,
 ];
 
 /** Any number: the advisory lock that serializes migrations between processes. */
@@ -125,14 +129,23 @@ export class PostgresEventStore implements EventStore {
       cols[9].push(JSON.stringify(r.record));
     }
     // One statement for the whole batch: unnest keeps it a single round trip.
-    const res = await this.pool.query(
-      `INSERT INTO audit (source, host, seq, time_ms, type, identity, request_id, endpoint, decision, record)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[],
-         $7::text[], $8::text[], $9::text[], $10::text[])
-       ON CONFLICT (source, seq) DO NOTHING`,
+    // The rows and the per-log counters in one statement (so in one transaction).
+    const res = await this.pool.query<{ added: string }>(
+      `WITH ins AS (
+         INSERT INTO audit (source, host, seq, time_ms, type, identity, request_id, endpoint, decision, record)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[],
+           $7::text[], $8::text[], $9::text[], $10::text[])
+         ON CONFLICT (source, seq) DO NOTHING
+         RETURNING source, host, time_ms),
+       agg AS (SELECT source, MAX(host) AS host, COUNT(*) AS n, MAX(time_ms) AS last FROM ins GROUP BY source),
+       up AS (
+         INSERT INTO sources (source, host, records, last_ms) SELECT source, host, n, last FROM agg
+         ON CONFLICT (source) DO UPDATE SET records = sources.records + excluded.records,
+           last_ms = GREATEST(sources.last_ms, excluded.last_ms), host = excluded.host)
+       SELECT COALESCE(SUM(n), 0) AS added FROM agg`,
       cols,
     );
-    return res.rowCount ?? 0;
+    return Number(res.rows[0]?.added ?? 0);
   }
 
   async lastSeq(source: string): Promise<number> {
@@ -225,7 +238,7 @@ export class PostgresEventStore implements EventStore {
 
   async sources(): Promise<{ source: string; host: string; records: number; lastTime: string | null }[]> {
     const res = await this.pool.query<{ source: string; host: string; n: string; last: string | null }>(
-      'SELECT source, MAX(host) AS host, COUNT(*) AS n, MAX(time_ms) AS last FROM audit GROUP BY source ORDER BY source',
+      'SELECT source, host, records AS n, last_ms AS last FROM sources ORDER BY source',
     );
     return res.rows.map((r) => ({
       source: r.source,

@@ -48,6 +48,10 @@ CREATE INDEX IF NOT EXISTS audit_identity_time ON audit (identity, time_ms, id) 
 CREATE INDEX IF NOT EXISTS audit_time ON audit (time_ms, id) WHERE type <> 'response';
 CREATE INDEX IF NOT EXISTS audit_response ON audit (source, request_id) WHERE type = 'response';
 CREATE INDEX IF NOT EXISTS audit_request ON audit (source, request_id) WHERE type = 'request';
+-- One row per gateway log, kept in step by appendAudit: the console lists logs without a scan.
+CREATE TABLE IF NOT EXISTS sources (
+  source TEXT PRIMARY KEY, host TEXT NOT NULL, records INTEGER NOT NULL, last_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS chain_heads (
   source TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, time TEXT NOT NULL, signature TEXT
 );
@@ -91,8 +95,14 @@ export class SqliteEventStore implements EventStore {
       `INSERT INTO audit (source, host, seq, time_ms, type, identity, request_id, endpoint, decision, record)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, seq) DO NOTHING`,
     );
+    const upsertSource = db.prepare(
+      `INSERT INTO sources (source, host, records, last_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (source) DO UPDATE SET records = records + excluded.records,
+       last_ms = MAX(last_ms, excluded.last_ms), host = excluded.host`,
+    );
     this.insertMany = db.transaction((rows: readonly ShippedRecord[]) => {
       let added = 0;
+      const perSource = new Map<string, { host: string; n: number; last: number }>();
       for (const r of rows) {
         const c = columnsOf(r.record);
         const res = this.insert.run(
@@ -108,7 +118,14 @@ export class SqliteEventStore implements EventStore {
           JSON.stringify(r.record),
         );
         added += res.changes;
+        if (res.changes > 0) {
+          const s = perSource.get(r.source) ?? { host: r.host, n: 0, last: 0 };
+          s.n++;
+          s.last = Math.max(s.last, c.timeMs);
+          perSource.set(r.source, s);
+        }
       }
+      for (const [source, s] of perSource) upsertSource.run(source, s.host, s.n, s.last);
       return added;
     });
   }
@@ -147,7 +164,11 @@ export class SqliteEventStore implements EventStore {
     if (this.retentionMs <= 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
     const cut = now - this.retentionMs;
-    this.db.prepare('DELETE FROM audit WHERE time_ms < ?').run(cut);
+    const pruned = this.db.prepare('DELETE FROM audit WHERE time_ms < ?').run(cut).changes;
+    if (pruned > 0) {
+      this.db.exec(`DELETE FROM sources;
+        INSERT INTO sources SELECT source, MAX(host), COUNT(*), MAX(time_ms) FROM audit GROUP BY source;`);
+    }
     this.db.prepare('DELETE FROM alerts WHERE time_ms < ?').run(cut);
     this.db.prepare('DELETE FROM host_status WHERE time_ms < ?').run(cut);
   }
@@ -260,9 +281,7 @@ export class SqliteEventStore implements EventStore {
 
   async sources(): Promise<{ source: string; host: string; records: number; lastTime: string | null }[]> {
     const rows = this.db
-      .prepare(
-        'SELECT source, MAX(host) AS host, COUNT(*) AS n, MAX(time_ms) AS last FROM audit GROUP BY source ORDER BY source',
-      )
+      .prepare('SELECT source, host, records AS n, last_ms AS last FROM sources ORDER BY source')
       .all() as { source: string; host: string; n: number; last: number | null }[];
     return rows.map((r) => ({
       source: r.source,
