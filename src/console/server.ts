@@ -41,6 +41,8 @@ export interface ConsoleOptions {
   auditLogs?: string[];
   passphrase: PassphraseSource;
   logger: Logger;
+  /** Require mTLS on loopback too (a machine with several users). */
+  mtls?: boolean;
 }
 
 export interface RunningConsole {
@@ -60,7 +62,7 @@ type Env = { Bindings: HttpBindings };
 
 export async function startConsole(options: ConsoleOptions): Promise<RunningConsole> {
   const { host, port } = parseHostPort(options.listen, '--listen');
-  const tls = !isLoopback(host);
+  const tls = options.mtls === true || !isLoopback(host);
   const ctx: ConsoleContext = {
     paths: options.paths,
     store: options.store,
@@ -154,7 +156,10 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   let server: ServerType;
   if (tls) {
     const hostSan = isIP(host) ? `IP:${host}` : `DNS:${host}`;
-    const sans = host === '0.0.0.0' || host === '::' ? ['DNS:localhost', 'IP:127.0.0.1'] : [hostSan];
+    const sans =
+      host === '0.0.0.0' || host === '::'
+        ? ['DNS:localhost', 'IP:127.0.0.1']
+        : [...new Set(['DNS:localhost', hostSan])];
     const cert = await ensureCertificate(
       options.paths,
       { kind: 'server', name: 'console', sans },
@@ -195,7 +200,10 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     tls,
     close: async () => {
       await Promise.all(shippers.map((s) => s.stop()));
-      await new Promise<void>((res) => server.close(() => res()));
+      const closed = new Promise<void>((res) => server.close(() => res()));
+      // A browser keeps idle keep-alive connections open: end them, or close waits for its timeout.
+      (server as import('node:http').Server).closeAllConnections?.();
+      await closed;
     },
   };
 }

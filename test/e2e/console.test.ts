@@ -3,7 +3,8 @@
 // and the audit trail of the requests just made; filters work; a revoke from the UI is enforced
 // by the gateway; and the same pages work on PostgreSQL. Screenshots go to test-artifacts/console/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -282,6 +283,65 @@ describe('dockward console in chromium', { skip }, () => {
     ]);
     assert.equal(q.code, 0, q.stderr);
     assert.match(q.stdout, /viewer\s+POST \/containers\/create\s+container\.create\s+deny\s+403/);
+  });
+
+  it('with --mtls refuses a client without a certificate, lets a readonly one read but not act', async () => {
+    assert.equal((await dockward(['pki', 'issue', 'client', 'reader', '--ou', 'readonly'])).code, 0);
+    const port = await freeLoopbackPort();
+    const secure = await startDockward(
+      [
+        '--home',
+        home,
+        'console',
+        '--mtls',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--gateway',
+        `tcp://127.0.0.1:${gatewayPort}`,
+      ],
+      env,
+      /dockward console: https/,
+    );
+    const pem = (f: string) => readFileSync(join(home, 'pki', f));
+    const get = (path: string, client?: string, method = 'GET') =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            path,
+            method,
+            servername: 'localhost',
+            ca: pem('ca.pem'),
+            ...(client
+              ? { cert: pem(`issued/${client}/cert.pem`), key: pem(`issued/${client}/key.pem`) }
+              : {}),
+            headers: method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => {
+              body += d.toString();
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end(method === 'POST' ? 'reason=unspecified' : undefined);
+      });
+    try {
+      await assert.rejects(get('/hosts'), 'no client certificate: the TLS handshake is refused');
+      const asReader = await get('/certificates', 'reader');
+      assert.equal(asReader.status, 200);
+      assert.match(asReader.body, /Actions need a client certificate with the admin role/);
+      const act = await get('/certificates/reader/revoke', 'reader', 'POST');
+      assert.equal(act.status, 403);
+      assert.match(act.body, /needs a client certificate with the admin role/);
+      const asAdmin = await get('/certificates', 'admin');
+      assert.match(asAdmin.body, /href="\/certificates\/reader\/revoke"/);
+    } finally {
+      await secure.stop();
+    }
   });
 
   describe('on PostgreSQL', () => {

@@ -13,6 +13,7 @@ export interface ConsoleServeOptions {
   store?: string;
   gateway?: string;
   auditLog: string[];
+  mtls?: boolean;
 }
 
 /** Starts the console; resolves with its URL and a stop function. */
@@ -26,6 +27,7 @@ export async function serveConsole(paths: StatePaths, opts: ConsoleServeOptions)
       listen: opts.listen,
       ...(opts.gateway ? { gateway: opts.gateway } : {}),
       ...(opts.auditLog.length > 0 ? { auditLogs: opts.auditLog } : {}),
+      ...(opts.mtls ? { mtls: true } : {}),
       passphrase: cliPassphraseSource(),
       logger,
     });
@@ -61,6 +63,10 @@ export function consoleCommand(): Command {
       'a gateway audit log to ship into the store while the console runs (repeatable; default HOME/audit/gateway.log)',
       collect,
       [],
+    )
+    .option(
+      '--mtls',
+      'require a client certificate (HTTPS) on loopback too, e.g. on a machine with several users',
     )
     .action(async (opts: ConsoleServeOptions, cmd: Command) => {
       const { paths, out } = contextOf(cmd);
