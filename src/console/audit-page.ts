@@ -59,15 +59,20 @@ export async function auditPage(ctx: ConsoleContext, f: Partial<AuditFilters>): 
   const body = html`
 <h2>Chain verification</h2>
 <table id="chains"><thead><tr><th>gateway log</th><th>host</th><th>records</th><th>seq</th><th>chain</th></tr></thead><tbody>
-${chains.map(
-  (c, i) => html`<tr><td>${c.source}</td><td>${sources[i]?.host}</td><td>${c.records}</td>
+${chains.map((c, i) => {
+  const src = sources[i];
+  if (!c) {
+    return html`<tr><td>${src?.source}</td><td>${src?.host}</td><td>${src?.records}</td><td>-</td>
+<td class="amber">verifying (a first pass over a large log runs in the background: reload)</td></tr>`;
+  }
+  return html`<tr><td>${c.source}</td><td>${src?.host}</td><td>${c.records}</td>
 <td>${c.firstSeq ?? '-'}..${c.lastSeq ?? '-'}</td>
 <td class="${c.ok ? 'green' : 'red'}">${
     c.ok
       ? `verified${c.matchesHead === true ? ', ends at the reported head' : c.matchesHead === false ? ', behind the reported head (shipping)' : ''}`
       : `BROKEN at seq ${c.problem?.seq}: ${c.problem?.message}`
-  }</td></tr>`,
-)}
+  }</td></tr>`;
+})}
 </tbody></table>
 <h2>Records</h2>
 <form class="filters" method="get" action="/audit" id="filters">
@@ -100,7 +105,7 @@ export async function requestPage(
   if (!r) return undefined;
   const chain = await ctx.chains.status(source);
   const body = html`<p>Gateway log <code>${source}</code> on ${r.host}; chain
-<span class="${chain.ok ? 'green' : 'red'}">${chain.ok ? 'verified' : 'BROKEN'}</span>.</p>
+<span class="${chain ? (chain.ok ? 'green' : 'red') : 'amber'}">${chain ? (chain.ok ? 'verified' : 'BROKEN') : 'being verified'}</span>.</p>
 <h2>Decision record (seq ${r.record.seq})</h2><pre id="request-record">${JSON.stringify(r.record, null, 2)}</pre>
 <h2>Completion record</h2><pre id="response-record">${r.response ? JSON.stringify(r.response, null, 2) : 'not completed (yet)'}</pre>
 <p><a href="/audit">back to the audit trail</a></p>`;

@@ -63,9 +63,16 @@ export async function hostRows(ctx: ConsoleContext): Promise<HostRow[]> {
         .map((m) => m.lastTime ?? '')
         .sort()
         .pop();
-      const broken = chains.filter((c) => !c.ok);
-      audit = `${records} records, last ${last}; chain ${broken.length === 0 ? 'verified' : `BROKEN at seq ${broken[0]?.problem?.seq}`}`;
-      auditRag = broken.length === 0 ? 'green' : 'red';
+      const broken = chains.filter((c) => c !== undefined && !c.ok);
+      const pending = chains.some((c) => c === undefined);
+      const state =
+        broken.length > 0
+          ? `BROKEN at seq ${broken[0]?.problem?.seq}`
+          : pending
+            ? 'being verified'
+            : 'verified';
+      audit = `${records} records, last ${last}; chain ${state}`;
+      auditRag = broken.length > 0 ? 'red' : pending ? 'amber' : 'green';
     }
     const certRag = [ragForDays(s.serverCertDaysLeft), ragForDays(s.clientCertDaysLeft)];
     const all = [s.reachable ? 'green' : 'red', ...certRag, auditRag];
