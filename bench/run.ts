@@ -26,6 +26,7 @@ figures.push(...(await benchAuditLog()));
 figures.push(...(await (await import('./fleet.js')).benchFleet()));
 figures.push(...(await (await import('./audit.js')).benchAudit()));
 figures.push(...(await (await import('./gateway.js')).benchGateway()));
+figures.push(...(await (await import('./events.js')).benchEvents()));
 
 const lines = [
   '| figure | n | median | p99 | unit | target |',

@@ -13,6 +13,7 @@ import { type CliIo, processIo } from './output.js';
 import { pkiCommand } from './pki/index.js';
 import { policyCommand } from './policy/index.js';
 import { upCommand } from './up/index.js';
+import { consoleCommand } from './console/index.js';
 
 /** Declares the command tree; each group lives in src/cli/<group>/, one file per subcommand. */
 export function buildProgram(io: CliIo = processIo): Command {
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   program.addCommand(policyCommand());
   program.addCommand(hostsCommand());
   program.addCommand(monitorCommand());
+  program.addCommand(consoleCommand());
   // Exit codes and error output are decided in one place (src/index.ts), so commander must throw.
   const override = (cmd: Command) => {
     cmd.exitOverride();

@@ -217,6 +217,11 @@ function resolve(line: DocLine, nodes: Map<string, HelpNode>): Resolved {
     }
     if (leaf) continue;
     const word = token.replace(/^[[(]+|[\])]+$/g, '');
+    // `dockward ...` in prose stands for any command.
+    if (word === '...' || word === '…') {
+      leaf = true;
+      continue;
+    }
     const node = nodes.get(paths[0]!.join(' '))!;
     if (node.subcommands.length === 0) {
       leaf = true; // arguments from here on

@@ -1,4 +1,6 @@
 import { DockwardError } from '../../errors.js';
+import { startStoreShipper } from '../../events/gateway-store.js';
+import { checkStoreUrl } from '../../events/open.js';
 import { openAuditLog } from '../../gateway/audit-file-sink.js';
 import { NULL_AUDIT_SINK } from '../../gateway/audit-sink.js';
 import { assertCanListen } from '../../gateway/listen-check.js';
@@ -21,6 +23,7 @@ export interface GatewayOptions {
   metrics?: string;
   closeRevoked?: boolean;
   headersTimeout: string;
+  store?: string;
 }
 
 /**
@@ -33,6 +36,12 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
       hint: 'The feed streams the records the audit log gets: pass --audit-log FILE too.',
     });
   }
+  if (opts.store && !opts.auditLog) {
+    throw new DockwardError('DW_E_USAGE', '--store needs --audit-log', {
+      hint: 'The store receives the records of the audit log: pass --audit-log FILE too.',
+    });
+  }
+  if (opts.store) checkStoreUrl(opts.store);
   const policyFile = opts.policy;
   // Compiled now so a malformed file exits 2 with file:line:col and nothing listens; the gateway
   // compiles it again on SIGHUP or when the file changes, and keeps the old one if the new is bad.
@@ -81,7 +90,10 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
   });
   if (policyFile !== undefined)
     logger.info({ policy: policyFile }, 'policy in force; SIGHUP or a change to the file reloads it');
+  const shipping =
+    opts.store && opts.auditLog ? await startStoreShipper(opts.store, opts.auditLog, logger) : undefined;
   await waitForStopSignal();
   logger.info('stopping: draining requests in flight');
   await running.stop();
+  await shipping?.stop();
 }

@@ -46,6 +46,10 @@ export function gatewayCommand(): Command {
       'a request head must arrive within this time (slowloris guard)',
       '30000',
     )
+    .option(
+      '--store <url>',
+      'also ship the audit log to an event store: sqlite:FILE or postgres://USER@HOST:PORT/DB (needs --audit-log)',
+    )
     .action(async (opts: GatewayOptions, cmd: Command) => {
       await gateway(contextOf(cmd), opts);
     });

@@ -4,6 +4,7 @@ import { DockwardError } from '../../errors.js';
 import type { AlertSink } from '../model.js';
 import { FileSink } from './file.js';
 import { StdoutSink } from './stdout.js';
+import { EventStoreSink } from './store.js';
 import { parseSyslogUrl, SyslogSink, type SyslogTarget } from './syslog.js';
 import { parseWebhookUrl, WebhookSink } from './webhook.js';
 
@@ -17,10 +18,11 @@ export type SinkSpec =
   | { kind: 'stdout' }
   | { kind: 'file'; path: string }
   | { kind: 'webhook'; url: string }
-  | { kind: 'syslog'; target: SyslogTarget };
+  | { kind: 'syslog'; target: SyslogTarget }
+  | { kind: 'store'; url: string };
 
 const SINK_HINT =
-  'Use --sink stdout, file:PATH, webhook:http(s)://HOST/PATH, syslog:udp://HOST:PORT or syslog:tcp://HOST:PORT.';
+  'Use --sink stdout, file:PATH, webhook:http(s)://HOST/PATH, syslog:udp://HOST:PORT, syslog:tcp://HOST:PORT or store:sqlite:FILE|store:postgres://....';
 
 /** `stdout` | `file:PATH` | `webhook:URL` | `syslog:udp://H:P` | `syslog:tcp://H:P`; DW_E_USAGE otherwise. */
 export function parseSinkSpec(text: string): SinkSpec {
@@ -37,6 +39,10 @@ export function parseSinkSpec(text: string): SinkSpec {
       return { kind: 'webhook', url: parseWebhookUrl(rest).href };
     case 'syslog':
       return { kind: 'syslog', target: parseSyslogUrl(rest) };
+    case 'store':
+      if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(rest))
+        throw new DockwardError('DW_E_USAGE', `--sink ${text}: not an event store URL`, { hint: SINK_HINT });
+      return { kind: 'store', url: rest };
     default:
       throw new DockwardError('DW_E_USAGE', `--sink ${text}: unknown sink "${kind}"`, { hint: SINK_HINT });
   }
@@ -66,5 +72,7 @@ export async function openSink(spec: SinkSpec, options: OpenSinkOptions): Promis
       });
     case 'syslog':
       return new SyslogSink({ target: spec.target, ...(options.logger ? { logger: options.logger } : {}) });
+    case 'store':
+      return new EventStoreSink(spec.url);
   }
 }
