@@ -4,7 +4,7 @@ import { DockwardError, describeError } from '../errors.js';
 import { builtinDecider } from '../policy/builtin-roles.js';
 import { type CompiledPolicy, compilePolicy, type PolicySummary } from '../policy/compile.js';
 import type { Explanation } from '../policy/decision.js';
-import { evaluateRequest, type RequestVerdict } from '../policy/evaluate-request.js';
+import { evaluateRequest, type RequestVerdict } from '../gateway/pipeline.js';
 import { collect, contextOf } from './context.js';
 
 /** The word that selects the built-in roles instead of a policy file. */
@@ -191,7 +191,7 @@ export function policyCommand(): Command {
         opts.body === undefined
           ? undefined
           : await readText(opts.body === '-' ? '/dev/stdin' : opts.body, 'body file');
-      const verdict = evaluateRequest(
+      const verdict = await evaluateRequest(
         decider,
         { cn: opts.identity, ou: opts.ou, serial: opts.serial ?? '', sans: opts.san },
         {

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { builtinDecider } from './builtin-roles.js';
 import type { PolicyIdentity } from './decision.js';
-import { evaluateRequest, type RequestVerdict } from './evaluate-request.js';
+import { evaluateRequest, type RequestVerdict } from '../gateway/pipeline.js';
 
 interface CorpusCase {
   id: string;
