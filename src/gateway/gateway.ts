@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import {
   createServer as createHttpServer,
