@@ -1,12 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server as HttpServer,
-  type ServerResponse,
-} from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ROUTE_TABLE, type RouteTable } from '../docker/endpoints/index.js';
@@ -18,7 +11,7 @@ import { sendRawError } from './http-errors.js';
 import type { Identity } from './identity.js';
 import { GatewayMetrics, handshakeReason } from './metrics.js';
 import type { ConnectionInfo } from './request-context.js';
-import { plainRequestIO, upgradeRequestIO } from './node-http-io.js';
+import { DEFAULT_HTTP_OPTIONS, HttpConnection, type HttpLayerOptions } from './http/connection.js';
 import { Pipeline } from './pipeline.js';
 import { admit } from './stages/admit.js';
 import { identify } from './stages/identify.js';
@@ -67,7 +60,8 @@ export class Gateway {
   readonly metrics: GatewayMetrics;
   private readonly netServer: NetServer;
   private readonly tlsServer: TlsServer;
-  private readonly httpServer: HttpServer;
+  private readonly httpOptions: HttpLayerOptions;
+  private readonly http = new Map<TLSSocket, HttpConnection>();
   private allowlist: Allowlist;
   private material!: TlsMaterial;
   private decider!: Decider;
@@ -92,23 +86,12 @@ export class Gateway {
       logger: config.logger,
       ...(config.bodyLimit !== undefined ? { bodyLimit: config.bodyLimit } : {}),
     });
-    this.httpServer = createHttpServer({
-      maxHeaderSize: config.maxHeaderBytes ?? 16 * 1024,
-      requestTimeout: 0, // streamed bodies (docker load, build) may take as long as they take
-      headersTimeout: config.headersTimeoutMs ?? 30_000,
-      connectionsCheckingInterval: Math.min(1000, Math.max(100, (config.headersTimeoutMs ?? 30_000) / 2)),
-      keepAliveTimeout: 60_000,
-      noDelay: true,
-    });
-    this.httpServer.timeout = 0;
-    // The HTTP server never listens itself (connections come from the TLS layer), and Node arms
-    // its headers-timeout check (the slowloris guard) on 'listening': arm it here.
-    this.httpServer.emit('listening');
-    // A stage that throws (a client gone mid-body, a bug) refuses the request: never forwards it.
-    // Plain and upgrade requests alike go through the one pipeline.
-    this.httpServer.on('request', (req, res) => this.onRequest(req, res));
-    this.httpServer.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
-    this.httpServer.on('clientError', (err, socket) => this.onClientError(err, socket));
+    // The gateway's own HTTP/1.1 layer (src/gateway/http/): strict parsing, re-framed requests.
+    this.httpOptions = {
+      ...DEFAULT_HTTP_OPTIONS,
+      maxHeadBytes: config.maxHeaderBytes ?? DEFAULT_HTTP_OPTIONS.maxHeadBytes,
+      headersTimeoutMs: config.headersTimeoutMs ?? DEFAULT_HTTP_OPTIONS.headersTimeoutMs,
+    };
     this.tlsServer = createTlsServer({
       requestCert: true,
       // OpenSSL verifies the chain, validity and CRL; onSecure refuses what failed, with the reason
@@ -219,8 +202,7 @@ export class Gateway {
     for (const w of this.watchers) w.close();
     clearTimeout(this.reloadTimer);
     const closed = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
-    this.httpServer.close(() => undefined); // stops the headers-timeout timer; it never listened
-    this.httpServer.closeIdleConnections();
+    for (const http of this.http.values()) http.closeIfIdle();
     const deadline = Date.now() + deadlineMs;
     while (Date.now() < deadline && [...this.connections.values()].some((c) => c.active > 0)) {
       await new Promise((r) => setTimeout(r, 50));
@@ -318,7 +300,15 @@ export class Gateway {
       this.config.audit.connection({ connId, event: 'closed', client, identity: who.identity });
     });
     socket.on('error', () => undefined);
-    this.httpServer.emit('connection', socket);
+    // Plain and upgrade requests alike go through the one pipeline.
+    const http = new HttpConnection(
+      socket,
+      this.httpOptions,
+      (io) => void this.pipeline.run(info, io),
+      (err) => this.onBadRequest(info, err),
+    );
+    this.http.set(socket, http);
+    socket.once('close', () => this.http.delete(socket));
   }
 
   /**
@@ -354,47 +344,13 @@ export class Gateway {
     socket.once('data', answer);
   }
 
-  private onClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
-    let refusal: DockwardError;
-    if (err.code === 'HPE_HEADER_OVERFLOW') {
-      refusal = new DockwardError('DW_E_HEADERS_TOO_LARGE', 'request headers are too large');
-    } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT') {
-      refusal = new DockwardError('DW_E_REQUEST_TIMEOUT', 'the request headers did not arrive in time');
-    } else if (err.rawPacket?.subarray(0, 14).toString('latin1') === 'PRI * HTTP/2.0') {
-      refusal = new DockwardError(
-        'DW_E_BAD_REQUEST',
-        'HTTP/2 with prior knowledge is not supported: use HTTP/1.1',
-      );
-    } else {
-      refusal = new DockwardError('DW_E_BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`);
-    }
+  /** A request head the HTTP layer refused before the pipeline saw it (it answered already). */
+  private onBadRequest(info: ConnectionInfo, err: DockwardError): void {
     this.metrics.denied.inc({ reason: 'bad-request' });
-    const info = this.connections.get(socket as TLSSocket);
     this.config.logger.warn(
-      { connId: info?.connId, code: refusal.code, err: err.message },
+      { connId: info.connId, code: err.code, err: err.message },
       'refused a malformed request',
     );
-    sendRawError(socket, refusal);
-  }
-
-  // --- request level: the pipeline (src/gateway/pipeline.ts) ---------------------------------
-
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const conn = this.connections.get(req.socket as TLSSocket);
-    if (!conn) {
-      res.destroy(); // not an authenticated connection: never forwarded
-      return;
-    }
-    void this.pipeline.run(conn, plainRequestIO(req, res));
-  }
-
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const conn = this.connections.get(req.socket as TLSSocket);
-    if (!conn) {
-      socket.destroy();
-      return;
-    }
-    void this.pipeline.run(conn, upgradeRequestIO(req, socket, head));
   }
 
   private watch(): void {

@@ -1,5 +1,5 @@
 /**
- * The pipeline end to end on real sockets: a client speaks HTTP/1.1 to Node's server, each
+ * The pipeline end to end on real sockets: a client speaks HTTP/1.1 to the gateway's own HTTP layer, each
  * request runs through `Pipeline.run` (canonicalize → decide → record → forward) and is forwarded
  * over the daemon's kind of transport, a unix socket. Upstream is a small HTTP server on that
  * socket standing in for dockerd (the e2e suites do the same against a real dockerd); it records
@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
-import { type AddressInfo, connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +17,7 @@ import { ROUTE_TABLE } from '../docker/endpoints/index.js';
 import { builtinDecider } from '../policy/builtin-roles.js';
 import type { AuditSink, CompletionRecord, DecisionRecord } from './audit-sink.js';
 import { GatewayMetrics } from './metrics.js';
-import { plainRequestIO, upgradeRequestIO } from './node-http-io.js';
+import { DEFAULT_HTTP_OPTIONS, HttpConnection } from './http/connection.js';
 import { check, evaluateRequest, Pipeline, STAGES } from './pipeline.js';
 import type { ConnectionInfo, RequestHead } from './request-context.js';
 import { createUpstream, type Upstream } from './upstream.js';
@@ -69,12 +69,21 @@ const conn = (): ConnectionInfo => ({
   openedAt: 0,
   active: 0,
 });
-const front = createServer();
+let pipeline: Pipeline;
+// The client side is the gateway's own HTTP/1.1 layer on plain TCP (TLS is below it in the gateway).
+const front = createNetServer((socket) => {
+  new HttpConnection(
+    socket,
+    DEFAULT_HTTP_OPTIONS,
+    (io) => void pipeline.run(conn(), io),
+    () => undefined,
+  );
+});
 
 before(async () => {
   await new Promise<void>((r) => daemon.listen(sock, r));
   upstream = createUpstream(`unix://${sock}`);
-  const pipeline = new Pipeline({
+  pipeline = new Pipeline({
     routes: ROUTE_TABLE,
     decider: () => builtinDecider(),
     audit: () => audit,
@@ -82,8 +91,6 @@ before(async () => {
     metrics: new GatewayMetrics(),
     logger: pino({ level: 'silent' }),
   });
-  front.on('request', (req, res) => void pipeline.run(conn(), plainRequestIO(req, res)));
-  front.on('upgrade', (req, socket, head) => void pipeline.run(conn(), upgradeRequestIO(req, socket, head)));
   await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
   port = (front.address() as AddressInfo).port;
 });

@@ -13,7 +13,6 @@
  * parsed head, the one body reader (with the one body limit) and the ways to answer.
  */
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ROUTE_TABLE, type RouteTable } from '../docker/endpoints/index.js';
@@ -23,6 +22,7 @@ import type { Decider, Decision, Explanation, PolicyIdentity } from '../policy/d
 import type { AuditSink } from './audit-sink.js';
 import type { CanonicalRequest } from './canonical-request.js';
 import { forward } from './forward/index.js';
+import type { ResponseSink } from './http/response.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ConnectionInfo, RequestContext, RequestHead } from './request-context.js';
 import {
@@ -55,7 +55,7 @@ export interface RequestIO {
   /** Answers with a Docker-style JSON error; returns the status sent. */
   refuse(err: DockwardError): number;
   /** The response of an ordinary request. */
-  response(): ServerResponse;
+  response(): ResponseSink;
   /** The raw connection, for a hijacked request (its body has been read). */
   takeOver(): Duplex;
 }

@@ -1,8 +1,8 @@
-import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { describeError } from '../../errors.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../headers.js';
 import { sendError } from '../http-errors.js';
+import type { ResponseSink } from '../http/response.js';
 import { headerValue, type RequestContext } from '../request-context.js';
 import type { Upstream } from '../upstream.js';
 import { RELAY_QUEUE_BYTES, unreachable, withBodyLength, withoutExpect } from './common.js';
@@ -16,7 +16,7 @@ import { RELAY_QUEUE_BYTES, unreachable, withBodyLength, withoutExpect } from '.
  */
 export function forwardPooled(
   ctx: RequestContext,
-  res: ServerResponse,
+  res: ResponseSink,
   up: Upstream,
   body: Buffer | null,
   finish: () => void,

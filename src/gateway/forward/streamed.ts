@@ -1,8 +1,9 @@
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { describeError } from '../../errors.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../headers.js';
 import { sendError } from '../http-errors.js';
+import type { ResponseSink } from '../http/response.js';
 import type { RequestContext } from '../request-context.js';
 import type { Upstream } from '../upstream.js';
 import { RELAY_QUEUE_BYTES, unreachable } from './common.js';
@@ -15,7 +16,7 @@ import { RELAY_QUEUE_BYTES, unreachable } from './common.js';
 export function forwardStreamed(
   ctx: RequestContext,
   req: Readable,
-  res: ServerResponse,
+  res: ResponseSink,
   up: Upstream,
   finish: () => void,
 ): void {

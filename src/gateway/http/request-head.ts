@@ -186,8 +186,8 @@ function earlyRefusal(buf: Buffer): HeadResult | undefined {
 }
 
 function printable(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: shown escaped in the refusal
   const t = s.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: shown escaped in the refusal
     /[\u0000-\u001f\u007f-\uffff]/g,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
