@@ -3,7 +3,8 @@ import { DockwardError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { openAuditLog } from '../gateway/audit-file-sink.js';
 import { NULL_AUDIT_SINK } from '../gateway/audit-sink.js';
-import { runGateway } from '../gateway/run.js';
+import { runGatewayProcesses } from '../gateway/run.js';
+import { defaultWorkers, MAX_DEFAULT_WORKERS } from '../gateway/workers.js';
 import { collect, contextOf } from './context.js';
 import { loadPolicyDecider } from './policy.js';
 import { cliPassphraseSource } from './passphrase.js';
@@ -21,6 +22,7 @@ interface GatewayFlags {
   metrics?: string;
   closeRevoked?: boolean;
   headersTimeout: string;
+  workers: string;
 }
 
 export function gatewayCommand(): Command {
@@ -61,6 +63,11 @@ export function gatewayCommand(): Command {
       'a request head must arrive within this time (slowloris guard)',
       '30000',
     )
+    .option(
+      '--workers <n>',
+      `worker processes sharing the listener (one audit log, written by the main process); default: the cores, at most ${MAX_DEFAULT_WORKERS}`,
+      String(defaultWorkers()),
+    )
     .action(async (opts: GatewayFlags, cmd: Command) => {
       const { paths } = contextOf(cmd);
       if (opts.auditFeed && !opts.auditLog) {
@@ -71,7 +78,17 @@ export function gatewayCommand(): Command {
       const logger = createLogger();
       const log = opts.auditLog ? await openAuditLog(opts.auditLog, logger) : undefined;
       const audit = log?.sink ?? NULL_AUDIT_SINK;
-      const running = await runGateway(
+      const workers = Number(opts.workers);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+        throw new DockwardError(
+          'DW_E_USAGE',
+          `--workers "${opts.workers}" is not a whole number from 1 to 64`,
+          {
+            hint: 'Give the number of worker processes, e.g. --workers 2 (1 runs the gateway in one process).',
+          },
+        );
+      }
+      const running = await runGatewayProcesses(
         paths,
         {
           listen: opts.listen,
@@ -88,6 +105,8 @@ export function gatewayCommand(): Command {
             : {}),
           ...(opts.metrics ? { metrics: opts.metrics } : {}),
           ...(opts.closeRevoked ? { closeRevoked: true } : {}),
+          workers,
+          ...(opts.policy ? { policyFile: opts.policy } : {}),
         },
         logger,
         cliPassphraseSource(),

@@ -42,6 +42,10 @@ export interface GatewayConfig {
   routes?: RouteTable;
   /** Largest request body read for a policy decision (413 above; default 4 MiB). */
   bodyLimit?: number;
+  /** Connection ids `start, start + step, ...` (workers share one audit log). */
+  connIds?: { start: number; step: number };
+  /** Skip the start-up notes (each worker but the first). */
+  quiet?: boolean;
 }
 
 export interface ReloadResult {
@@ -67,7 +71,8 @@ export class Gateway {
   private decider!: Decider;
   private readonly connections = new Map<TLSSocket, ConnectionInfo>();
   private readonly rawSockets = new Set<Socket>();
-  private nextConnId = 1;
+  private connIdNext: number;
+  private readonly connIdStep: number;
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -75,6 +80,8 @@ export class Gateway {
 
   private constructor(private readonly config: GatewayConfig) {
     this.metrics = config.metrics ?? new GatewayMetrics();
+    this.connIdNext = config.connIds?.start ?? 1;
+    this.connIdStep = config.connIds?.step ?? 1;
     this.allowlist = compileAllowlist(config.allow.length > 0 ? config.allow : LOOPBACK_ONLY);
     const routes = config.routes ?? ROUTE_TABLE;
     this.pipeline = new Pipeline({
@@ -120,6 +127,7 @@ export class Gateway {
       });
     });
     gw.watch();
+    if (config.quiet) return gw;
     const log = config.logger;
     log.info(
       { listen: gw.address(), upstream: config.upstream.url, allow: gw.allowlist.cidrs },
@@ -130,6 +138,12 @@ export class Gateway {
     log.info({ policy: gw.decider.describe() }, 'policy loaded');
     if (config.audit === NULL_AUDIT_SINK) log.warn('no --audit-log: requests are not recorded');
     return gw;
+  }
+
+  private newConnId(): number {
+    const id = this.connIdNext;
+    this.connIdNext += this.connIdStep;
+    return id;
   }
 
   address(): { host: string; port: number } {
@@ -230,7 +244,7 @@ export class Gateway {
     const refusal = admit(this.allowlist, socket.remoteAddress, this.stopping);
     if (refusal) {
       // Closed before any TLS byte: a denied address learns nothing, not even the certificate.
-      const connId = this.nextConnId++;
+      const connId = this.newConnId();
       this.metrics.denied.inc({ reason: 'address' });
       this.config.audit.connection({
         connId,
@@ -252,7 +266,7 @@ export class Gateway {
     this.metrics.handshakeFailures.inc({ reason });
     this.metrics.denied.inc({ reason: 'tls' });
     this.config.audit.connection({
-      connId: this.nextConnId++,
+      connId: this.newConnId(),
       event: 'handshake-failed',
       client: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
       reason: `${reason}: ${err.code ?? ''} ${err.message}`.trim(),
@@ -262,7 +276,7 @@ export class Gateway {
 
   private onSecure(socket: TLSSocket): void {
     const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
-    const connId = this.nextConnId++;
+    const connId = this.newConnId();
     const who = identify(
       {
         peer: socket.getPeerCertificate(),
