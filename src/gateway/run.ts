@@ -9,7 +9,7 @@ import { DockwardError } from '../errors.js';
 import type { Decider } from '../policy/decision.js';
 import { builtinDecider } from '../policy/builtin-roles.js';
 import { AuditFeedServer, type AuditFeedWriter } from './audit-feed.js';
-import { type AuditSink, NULL_AUDIT_SINK } from './audit-sink.js';
+import type { AuditSink } from './audit-sink.js';
 import { Gateway } from './gateway.js';
 import { GatewayMetrics, startMetricsServer } from './metrics.js';
 import { tlsFilesIn } from './tls-material.js';
@@ -165,7 +165,6 @@ export async function runGatewayProcesses(
     await feed?.close();
     throw err;
   });
-  if (options.audit === NULL_AUDIT_SINK) logger.warn('no --audit-log: requests are not recorded');
   const metricsServer = metricsAt
     ? await startMetricsServer(pool, metricsAt.host, metricsAt.port, () => pool.health())
     : undefined;

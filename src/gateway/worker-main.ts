@@ -8,6 +8,7 @@ import { describeError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { builtinDecider } from '../policy/builtin-roles.js';
 import type { Decider } from '../policy/decision.js';
+import { NULL_AUDIT_SINK } from './audit-sink.js';
 import { Gateway } from './gateway.js';
 import { GatewayMetrics } from './metrics.js';
 import { createUpstream } from './upstream.js';
@@ -37,13 +38,14 @@ async function start(config: WorkerConfig): Promise<void> {
     allow: config.allow,
     upstream: createUpstream(config.upstream, config.upstreamTlsDir ? { tlsDir: config.upstreamTlsDir } : {}),
     loadDecider: () => loadDecider(config.policyFile),
-    audit: ipcAuditSink(),
+    audit: config.audit ? ipcAuditSink() : NULL_AUDIT_SINK,
     logger,
     metrics,
     watchFiles: config.watchFiles,
     closeRevoked: config.closeRevoked,
     connIds: { start: config.connIdStart, step: config.connIdStep },
-    quiet: config.connIdStart !== 1, // one worker says what every worker would say
+    // One worker says what every worker would say (the primary warns about a missing audit log).
+    quiet: config.connIdStart !== 1,
     ...(config.headersTimeoutMs ? { headersTimeoutMs: config.headersTimeoutMs } : {}),
   });
   send({ dw: 'ready' });

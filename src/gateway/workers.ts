@@ -13,7 +13,13 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { describeError } from '../errors.js';
-import type { AuditSink, CompletionRecord, ConnectionRecord, DecisionRecord } from './audit-sink.js';
+import {
+  type AuditSink,
+  type CompletionRecord,
+  type ConnectionRecord,
+  type DecisionRecord,
+  NULL_AUDIT_SINK,
+} from './audit-sink.js';
 import type { TlsFiles } from './tls-material.js';
 
 /** The default worker count: the machine's cores, at most this many. */
@@ -35,6 +41,8 @@ export interface WorkerConfig {
   watchFiles: string[];
   closeRevoked: boolean;
   headersTimeoutMs?: number;
+  /** False without --audit-log: workers then send no records at all (no IPC per request). */
+  audit: boolean;
   /** Connection ids are `connIdStart + k * connIdStep`: unique across workers in the one log. */
   connIdStart: number;
   connIdStep: number;
@@ -105,7 +113,7 @@ export interface WorkerPool {
 /** Forks `count` workers, relays their records into `audit`, resolves once all listen. */
 export async function startWorkers(
   count: number,
-  config: Omit<WorkerConfig, 'connIdStart' | 'connIdStep'>,
+  config: Omit<WorkerConfig, 'connIdStart' | 'connIdStep' | 'audit'>,
   audit: AuditSink,
   logger: Logger,
 ): Promise<WorkerPool> {
@@ -159,7 +167,7 @@ export async function startWorkers(
           if (m.dw === 'hello') {
             worker.send({
               dw: 'config',
-              config: { ...config, connIdStart: i + 1, connIdStep: count },
+              config: { ...config, connIdStart: i + 1, connIdStep: count, audit: audit !== NULL_AUDIT_SINK },
             } satisfies PrimaryMessage);
           }
           if (m.dw === 'ready') resolve();
