@@ -259,6 +259,9 @@ function statusText(status: number): string {
   );
 }
 
+/** How much of an upload may wait for dockerd's socket before the client's is paused. */
+const UPLOAD_QUEUE_BYTES = 1024 * 1024;
+
 /** One request on an HttpConnection, as the pipeline sees it. */
 class HttpRequest implements RequestIO {
   readonly head: RequestHead;
@@ -339,7 +342,10 @@ class HttpRequest implements RequestIO {
 
   bodyStream(): Readable {
     if (this.stream) return this.stream;
+    // A deep queue (as the old path's 1 MiB relay): pausing the client's socket at every 16 KiB
+    // stopped and restarted an upload (docker load) for every TLS record.
     const stream = new Readable({
+      highWaterMark: UPLOAD_QUEUE_BYTES,
       read: () => this.conn.socket.resume(),
     });
     this.stream = stream;
@@ -350,7 +356,7 @@ class HttpRequest implements RequestIO {
     this.consume(
       (piece) => {
         // Backpressure toward the client: stop reading its socket until the upload drains.
-        if (!stream.push(Buffer.from(piece))) this.conn.socket.pause();
+        if (!stream.push(piece)) this.conn.socket.pause();
       },
       () => stream.push(null),
       (err) => stream.destroy(err),
