@@ -49,9 +49,27 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-/** user+system CPU of a process so far, in ms (Linux /proc, clock ticks of 10 ms). */
+/** A process and its descendants (gateway workers), from /proc/PID/task/PID/children. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      const kids = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim();
+      if (kids) out.push(...kids.split(/\s+/).map(Number));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** user+system CPU of a process and its descendants so far, in ms (Linux /proc, 10 ms ticks). */
 export function cpuMsOf(pid: number | undefined): number {
   if (pid === undefined) return 0;
+  return processTree(pid).reduce((sum, p) => sum + cpuMsOfOne(p), 0);
+}
+
+function cpuMsOfOne(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -62,8 +80,12 @@ export function cpuMsOf(pid: number | undefined): number {
   }
 }
 
-/** Resident set size of a process, in bytes (Linux /proc). */
+/** Resident set size of a process and its descendants (workers), in bytes (Linux /proc). */
 export function rssOf(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + rssOfOne(p), 0);
+}
+
+function rssOfOne(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
   return m ? Number(m[1]) * 1024 : Number.NaN;
@@ -131,6 +153,10 @@ async function startGatewayProcess(
     upstream,
     '--tls-dir',
     tlsDir,
+    // DW_BENCH_GATEWAY_WORKERS=N: the gateway's --workers (default: the CLI's, the cores up to 4)
+    ...(process.env['DW_BENCH_GATEWAY_WORKERS']
+      ? ['--workers', process.env['DW_BENCH_GATEWAY_WORKERS']]
+      : []),
   ];
   const fd = openSync(logPath, 'a');
   let child: ChildProcess;

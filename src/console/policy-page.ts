@@ -4,7 +4,7 @@ import { html } from 'hono/html';
 import { builtinDecider } from '../policy/builtin-roles.js';
 import { type CompiledPolicy, compilePolicy } from '../policy/compile.js';
 import type { Explanation } from '../policy/decision.js';
-import { evaluateRequest } from '../policy/evaluate-request.js';
+import { evaluateRequest } from '../gateway/pipeline.js';
 import type { ConsoleContext } from './context.js';
 import { type Html, layout } from './layout.js';
 
@@ -32,7 +32,7 @@ export async function policyPage(ctx: ConsoleContext, form: ExplainForm): Promis
       verdict = html`<p id="verdict" class="red">"${form.request}" is not "METHOD PATH", e.g. POST /v1.41/containers/create</p>`;
     } else {
       const body = form.body && form.body.trim() !== '' ? Buffer.from(form.body, 'utf8') : undefined;
-      const v = evaluateRequest(
+      const v = await evaluateRequest(
         policy,
         {
           cn: form.identity,

@@ -1,29 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server as HttpServer,
-  type ServerResponse,
-} from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ROUTE_TABLE, type RouteTable } from '../docker/endpoints/index.js';
-import { DockwardError, describeError, toHttpStatus } from '../errors.js';
-import { canonicalBody, DEFAULT_BODY_LIMIT } from '../policy/canonical-body.js';
+import { DockwardError, describeError } from '../errors.js';
 import type { Decider } from '../policy/decision.js';
 import { type Allowlist, compileAllowlist, LOOPBACK_ONLY } from './allowlist.js';
 import { type AuditSink, type ClientAddress, NULL_AUDIT_SINK } from './audit-sink.js';
-import { sendError, sendRawError } from './http-errors.js';
-import { describeVerifyError, type Identity, identityOf } from './identity.js';
+import { sendRawError } from './http-errors.js';
+import type { Identity } from './identity.js';
 import { GatewayMetrics, handshakeReason } from './metrics.js';
-import type { ConnectionInfo, RequestContext } from './request-context.js';
-import { createCanonicalizeStage } from './stages/canonicalize.js';
-import { createDecideStage } from './stages/decide.js';
-import { createForwardStage, createHijackStage } from './stages/forward.js';
-import { createCompleteStage, createRecordStage } from './stages/record.js';
+import type { ConnectionInfo } from './request-context.js';
+import { DEFAULT_HTTP_OPTIONS, HttpConnection, type HttpLayerOptions } from './http/connection.js';
+import { Pipeline } from './pipeline.js';
+import { admit } from './stages/admit.js';
+import { identify } from './stages/identify.js';
 import { loadTlsMaterial, type TlsFiles, type TlsMaterial } from './tls-material.js';
 import type { Upstream } from './upstream.js';
 
@@ -51,6 +42,10 @@ export interface GatewayConfig {
   routes?: RouteTable;
   /** Largest request body read for a policy decision (413 above; default 4 MiB). */
   bodyLimit?: number;
+  /** Connection ids `start, start + step, ...` (workers share one audit log). */
+  connIds?: { start: number; step: number };
+  /** Skip the start-up notes (each worker but the first). */
+  quiet?: boolean;
 }
 
 export interface ReloadResult {
@@ -62,59 +57,48 @@ export interface ReloadResult {
 /**
  * The mTLS gateway. A connection goes: TCP accept -> admit (IP allowlist, closed before the TLS
  * handshake) -> TLS with the client certificate checked against the CA and CRL -> identify; then
- * each request: canonicalize -> decide -> record -> forward (plain, streaming or hijacked) ->
- * complete. See docs/gateway-lifecycle.md.
+ * each request goes through the pipeline (src/gateway/pipeline.ts): canonicalize -> decide ->
+ * record -> forward (pooled, streamed or hijacked) -> complete. See docs/gateway-lifecycle.md.
  */
 export class Gateway {
   readonly metrics: GatewayMetrics;
   private readonly netServer: NetServer;
   private readonly tlsServer: TlsServer;
-  private readonly httpServer: HttpServer;
+  private readonly httpOptions: HttpLayerOptions;
+  private readonly http = new Map<TLSSocket, HttpConnection>();
   private allowlist: Allowlist;
   private material!: TlsMaterial;
   private decider!: Decider;
   private readonly connections = new Map<TLSSocket, ConnectionInfo>();
   private readonly rawSockets = new Set<Socket>();
-  private nextConnId = 1;
+  private connIdNext: number;
+  private readonly connIdStep: number;
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
   private stopping = false;
-  private readonly stages;
+  private readonly pipeline: Pipeline;
 
   private constructor(private readonly config: GatewayConfig) {
     this.metrics = config.metrics ?? new GatewayMetrics();
+    this.connIdNext = config.connIds?.start ?? 1;
+    this.connIdStep = config.connIds?.step ?? 1;
     this.allowlist = compileAllowlist(config.allow.length > 0 ? config.allow : LOOPBACK_ONLY);
     const routes = config.routes ?? ROUTE_TABLE;
-    this.stages = {
-      canonicalize: createCanonicalizeStage(() => routes),
-      decide: createDecideStage(() => this.decider),
-      record: createRecordStage(() => config.audit),
-      complete: createCompleteStage(() => config.audit),
-      forward: createForwardStage(() => config.upstream),
-      hijack: createHijackStage(() => config.upstream),
-    };
-    this.httpServer = createHttpServer({
-      maxHeaderSize: config.maxHeaderBytes ?? 16 * 1024,
-      requestTimeout: 0, // streamed bodies (docker load, build) may take as long as they take
-      headersTimeout: config.headersTimeoutMs ?? 30_000,
-      connectionsCheckingInterval: Math.min(1000, Math.max(100, (config.headersTimeoutMs ?? 30_000) / 2)),
-      keepAliveTimeout: 60_000,
-      noDelay: true,
+    this.pipeline = new Pipeline({
+      routes,
+      decider: () => this.decider,
+      audit: () => config.audit,
+      upstream: () => config.upstream,
+      metrics: this.metrics,
+      logger: config.logger,
+      ...(config.bodyLimit !== undefined ? { bodyLimit: config.bodyLimit } : {}),
     });
-    this.httpServer.timeout = 0;
-    // The HTTP server never listens itself (connections come from the TLS layer), and Node arms
-    // its headers-timeout check (the slowloris guard) on 'listening': arm it here.
-    this.httpServer.emit('listening');
-    // A stage that throws (a client gone mid-body, a bug) refuses the request: never forwards it.
-    this.httpServer.on('request', (req, res) =>
-      this.onRequest(req, res).catch((err: unknown) =>
-        this.onStageFailure(err, res.headersSent ? undefined : res, req.socket),
-      ),
-    );
-    this.httpServer.on('upgrade', (req, socket, head) =>
-      this.onUpgrade(req, socket, head).catch((err: unknown) => this.onStageFailure(err, undefined, socket)),
-    );
-    this.httpServer.on('clientError', (err, socket) => this.onClientError(err, socket));
+    // The gateway's own HTTP/1.1 layer (src/gateway/http/): strict parsing, re-framed requests.
+    this.httpOptions = {
+      ...DEFAULT_HTTP_OPTIONS,
+      maxHeadBytes: config.maxHeaderBytes ?? DEFAULT_HTTP_OPTIONS.maxHeadBytes,
+      headersTimeoutMs: config.headersTimeoutMs ?? DEFAULT_HTTP_OPTIONS.headersTimeoutMs,
+    };
     this.tlsServer = createTlsServer({
       requestCert: true,
       // OpenSSL verifies the chain, validity and CRL; onSecure refuses what failed, with the reason
@@ -143,6 +127,7 @@ export class Gateway {
       });
     });
     gw.watch();
+    if (config.quiet) return gw;
     const log = config.logger;
     log.info(
       { listen: gw.address(), upstream: config.upstream.url, allow: gw.allowlist.cidrs },
@@ -153,6 +138,12 @@ export class Gateway {
     log.info({ policy: gw.decider.describe() }, 'policy loaded');
     if (config.audit === NULL_AUDIT_SINK) log.warn('no --audit-log: requests are not recorded');
     return gw;
+  }
+
+  private newConnId(): number {
+    const id = this.connIdNext;
+    this.connIdNext += this.connIdStep;
+    return id;
   }
 
   address(): { host: string; port: number } {
@@ -225,8 +216,7 @@ export class Gateway {
     for (const w of this.watchers) w.close();
     clearTimeout(this.reloadTimer);
     const closed = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
-    this.httpServer.close(() => undefined); // stops the headers-timeout timer; it never listened
-    this.httpServer.closeIdleConnections();
+    for (const http of this.http.values()) http.closeIfIdle();
     const deadline = Date.now() + deadlineMs;
     while (Date.now() < deadline && [...this.connections.values()].some((c) => c.active > 0)) {
       await new Promise((r) => setTimeout(r, 50));
@@ -251,15 +241,16 @@ export class Gateway {
 
   private onTcp(socket: Socket): void {
     const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
-    if (this.stopping || !this.allowlist.allows(socket.remoteAddress)) {
+    const refusal = admit(this.allowlist, socket.remoteAddress, this.stopping);
+    if (refusal) {
       // Closed before any TLS byte: a denied address learns nothing, not even the certificate.
-      const connId = this.nextConnId++;
+      const connId = this.newConnId();
       this.metrics.denied.inc({ reason: 'address' });
       this.config.audit.connection({
         connId,
         event: 'denied-address',
         client,
-        reason: 'address not in --allow',
+        reason: refusal,
       });
       socket.destroy();
       return;
@@ -275,7 +266,7 @@ export class Gateway {
     this.metrics.handshakeFailures.inc({ reason });
     this.metrics.denied.inc({ reason: 'tls' });
     this.config.audit.connection({
-      connId: this.nextConnId++,
+      connId: this.newConnId(),
       event: 'handshake-failed',
       client: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
       reason: `${reason}: ${err.code ?? ''} ${err.message}`.trim(),
@@ -285,19 +276,17 @@ export class Gateway {
 
   private onSecure(socket: TLSSocket): void {
     const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
-    const connId = this.nextConnId++;
-    const peer = socket.getPeerCertificate();
-    const who: { identity: Identity } | { reason: string } = !peer?.raw
-      ? { reason: 'no client certificate' }
-      : !socket.authorized
-        ? { reason: describeVerifyError(String(socket.authorizationError)) }
-        : identityOf(peer);
-    if (!('identity' in who)) {
-      this.refuseConnection(socket, connId, client, who.reason);
-      return;
-    }
-    if (this.material.revoked.has(who.identity.serial)) {
-      this.refuseConnection(socket, connId, client, 'certificate revoked (CERT_REVOKED)', who.identity);
+    const connId = this.newConnId();
+    const who = identify(
+      {
+        peer: socket.getPeerCertificate(),
+        authorized: socket.authorized,
+        authorizationError: socket.authorizationError,
+      },
+      this.material.revoked,
+    );
+    if (!('identity' in who) || 'reason' in who) {
+      this.refuseConnection(socket, connId, client, who.reason, who.identity);
       return;
     }
     const info: ConnectionInfo = {
@@ -325,14 +314,15 @@ export class Gateway {
       this.config.audit.connection({ connId, event: 'closed', client, identity: who.identity });
     });
     socket.on('error', () => undefined);
-    this.httpServer.emit('connection', socket);
-  }
-
-  private onStageFailure(err: unknown, res: ServerResponse | undefined, socket: Duplex): void {
-    this.config.logger.error({ err: describeError(err) }, 'request failed inside the gateway: refused');
-    const refusal = new DockwardError('DW_E_INTERNAL', 'the gateway could not handle this request');
-    if (res) sendError(res, refusal);
-    else sendRawError(socket, refusal);
+    // Plain and upgrade requests alike go through the one pipeline.
+    const http = new HttpConnection(
+      socket,
+      this.httpOptions,
+      (io) => void this.pipeline.run(info, io),
+      (err) => this.onBadRequest(info, err),
+    );
+    this.http.set(socket, http);
+    socket.once('close', () => this.http.delete(socket));
   }
 
   /**
@@ -368,249 +358,13 @@ export class Gateway {
     socket.once('data', answer);
   }
 
-  private onClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
-    let refusal: DockwardError;
-    if (err.code === 'HPE_HEADER_OVERFLOW') {
-      refusal = new DockwardError('DW_E_HEADERS_TOO_LARGE', 'request headers are too large');
-    } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT') {
-      refusal = new DockwardError('DW_E_REQUEST_TIMEOUT', 'the request headers did not arrive in time');
-    } else if (err.rawPacket?.subarray(0, 14).toString('latin1') === 'PRI * HTTP/2.0') {
-      refusal = new DockwardError(
-        'DW_E_BAD_REQUEST',
-        'HTTP/2 with prior knowledge is not supported: use HTTP/1.1',
-      );
-    } else {
-      refusal = new DockwardError('DW_E_BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`);
-    }
+  /** A request head the HTTP layer refused before the pipeline saw it (it answered already). */
+  private onBadRequest(info: ConnectionInfo, err: DockwardError): void {
     this.metrics.denied.inc({ reason: 'bad-request' });
-    const info = this.connections.get(socket as TLSSocket);
     this.config.logger.warn(
-      { connId: info?.connId, code: refusal.code, err: err.message },
+      { connId: info.connId, code: err.code, err: err.message },
       'refused a malformed request',
     );
-    sendRawError(socket, refusal);
-  }
-
-  // --- request level ----------------------------------------------------------------------
-
-  private newContext(req: IncomingMessage): RequestContext | undefined {
-    const conn = this.connections.get(req.socket as TLSSocket);
-    if (!conn) return undefined;
-    return {
-      requestId: randomUUID(),
-      conn,
-      req,
-      startedAt: process.hrtime.bigint(),
-      bytesIn: 0,
-      bytesOut: 0,
-    };
-  }
-
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ctx = this.newContext(req);
-    if (!ctx) {
-      res.destroy(); // not an authenticated connection: never forwarded
-      return;
-    }
-    ctx.conn.active++;
-    const done = this.completion(ctx);
-    try {
-      await this.handleRequest(ctx, req, res, done);
-    } catch (err) {
-      // A stage threw: the caller refuses with a 500; the request still completes exactly once.
-      ctx.status ??= 500;
-      ctx.error ??= describeError(err);
-      done();
-      throw err;
-    }
-  }
-
-  /** The stages of an ordinary request, in order; `done` completes it. */
-  private async handleRequest(
-    ctx: RequestContext,
-    req: IncomingMessage,
-    res: ServerResponse,
-    done: () => void,
-  ): Promise<void> {
-    let refusal = this.stages.canonicalize(ctx, false);
-    // Only a policy that reads this endpoint's body costs a wait here (most requests have none).
-    if (!refusal && this.decider.needsBody(ctx.canonical!.route!.endpoint)) {
-      refusal = await this.readBodyForPolicy(ctx, req);
-    }
-    refusal ??= this.stages.decide(ctx);
-    if (refusal) {
-      await this.refuse(ctx, refusal);
-      ctx.status = sendError(res, refusal);
-      req.resume(); // drain the body that will not be forwarded
-      done();
-      return;
-    }
-    try {
-      await this.stages.record(ctx);
-    } catch (err) {
-      // No record, no request: the audit log is part of the security decision.
-      const e = new DockwardError('DW_E_INTERNAL', `cannot write the audit record: ${describeError(err)}`);
-      ctx.status = sendError(res, e);
-      done();
-      return;
-    }
-    const endpoint = ctx.canonical!.route!.endpoint;
-    if (endpoint.hijack === 'tcp') {
-      // A client that hijacks without asking to upgrade (the 200 + raw stream form).
-      const body = ctx.body ?? (await readAll(req));
-      const socket = takeOver(req);
-      socket.allowHalfOpen = true;
-      this.stages.hijack(ctx, socket, body, false, done);
-      return;
-    }
-    this.stages.forward(ctx, res, done);
-  }
-
-  private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const ctx = this.newContext(req);
-    if (!ctx) {
-      socket.destroy();
-      return;
-    }
-    (socket as Socket).allowHalfOpen = true;
-    ctx.conn.active++;
-    const done = this.completion(ctx);
-    try {
-      await this.handleUpgrade(ctx, req, socket, head, done);
-    } catch (err) {
-      ctx.status ??= 500;
-      ctx.error ??= describeError(err);
-      done();
-      throw err;
-    }
-  }
-
-  /** The stages of an upgrade (hijacking) request, in order; `done` completes it. */
-  private async handleUpgrade(
-    ctx: RequestContext,
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    done: () => void,
-  ): Promise<void> {
-    let refusal = this.stages.canonicalize(ctx, true);
-    let body: Buffer = Buffer.alloc(0);
-    if (!refusal) {
-      try {
-        body = await readUpgradeBody(req, socket, head);
-        const endpoint = ctx.canonical!.route!.endpoint;
-        if (this.decider.needsBody(endpoint)) {
-          const res = canonicalBody(endpoint, body, req.headers['content-type'], {
-            limit: this.config.bodyLimit ?? DEFAULT_BODY_LIMIT,
-          });
-          if (!res.ok) refusal = new DockwardError(res.code, res.reason);
-          else {
-            body = res.bytes;
-            ctx.bodyValue = res.value;
-          }
-        }
-      } catch (err) {
-        refusal =
-          err instanceof DockwardError ? err : new DockwardError('DW_E_BAD_REQUEST', describeError(err));
-      }
-    }
-    refusal ??= this.stages.decide(ctx);
-    if (refusal) {
-      await this.refuse(ctx, refusal);
-      ctx.status = sendRawError(socket, refusal);
-      done();
-      return;
-    }
-    try {
-      await this.stages.record(ctx);
-    } catch (err) {
-      ctx.status = sendRawError(
-        socket,
-        new DockwardError('DW_E_INTERNAL', `cannot write the audit record: ${describeError(err)}`),
-      );
-      done();
-      return;
-    }
-    this.stages.hijack(ctx, socket, body, true, done);
-  }
-
-  /**
-   * Stage "canonicalize", body part: when the policy needs the body of this endpoint, read all of
-   * it (Content-Length or chunked) within the limit and replace it by its canonical form, which is
-   * what gets forwarded: dockerd executes exactly what was checked.
-   */
-  private async readBodyForPolicy(
-    ctx: RequestContext,
-    req: IncomingMessage,
-  ): Promise<DockwardError | undefined> {
-    const endpoint = ctx.canonical!.route!.endpoint;
-    if (!this.decider.needsBody(endpoint)) return undefined;
-    const limit = this.config.bodyLimit ?? DEFAULT_BODY_LIMIT;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        return new DockwardError(
-          'DW_E_BODY_TOO_LARGE',
-          `request body over ${limit} bytes for ${endpoint.name}`,
-        );
-      }
-      chunks.push(chunk as Buffer);
-    }
-    const res = canonicalBody(endpoint, Buffer.concat(chunks), req.headers['content-type'], { limit });
-    if (!res.ok) return new DockwardError(res.code, res.reason);
-    ctx.body = res.bytes;
-    ctx.bodyValue = res.value;
-    return undefined;
-  }
-
-  private async refuse(ctx: RequestContext, err: DockwardError): Promise<void> {
-    const reason =
-      err.code === 'DW_E_DENIED'
-        ? 'policy'
-        : err.code === 'DW_E_UNKNOWN_ENDPOINT'
-          ? 'unknown-endpoint'
-          : 'bad-request';
-    this.metrics.denied.inc({ reason });
-    this.config.logger.info(
-      { requestId: ctx.requestId, cn: ctx.conn.identity.cn, code: err.code, msg: err.message },
-      'refused',
-    );
-    await this.stages
-      .record(ctx, {
-        ...(ctx.decision?.rule ? { rule: ctx.decision.rule } : { rule: err.code }),
-        reason: err.message,
-      })
-      .catch((e: unknown) =>
-        this.config.logger.error({ err: describeError(e) }, 'cannot write the audit record of a refusal'),
-      );
-    ctx.status = toHttpStatus(err);
-  }
-
-  /** Completes a request once, whichever path (answer, refusal, stage failure) ends it. */
-  private completion(ctx: RequestContext): () => void {
-    let completed = false;
-    return () => {
-      if (completed) return;
-      completed = true;
-      this.complete(ctx);
-    };
-  }
-
-  private complete(ctx: RequestContext): void {
-    ctx.conn.active--;
-    const endpoint = ctx.canonical?.route?.endpoint.name ?? 'unknown';
-    // A request refused before the policy spoke (bad request, unknown endpoint) counts as denied.
-    const decision = ctx.decision?.allow === true ? 'allow' : 'deny';
-    this.metrics.requests.inc({
-      endpoint,
-      method: ctx.req.method ?? '',
-      code: String(ctx.status ?? 0),
-      decision,
-    });
-    this.metrics.duration.observe({ endpoint }, Number(process.hrtime.bigint() - ctx.startedAt) / 1e9);
-    this.stages.complete(ctx);
   }
 
   private watch(): void {
@@ -641,49 +395,4 @@ export class Gateway {
 
 function secureContextOptions(m: TlsMaterial) {
   return m.options;
-}
-
-/** Detaches a socket from Node's HTTP parser once a request's body has been read. */
-function takeOver(req: IncomingMessage): Socket {
-  const socket = req.socket as Socket;
-  for (const event of ['data', 'end', 'drain', 'timeout'] as const) socket.removeAllListeners(event);
-  socket.setTimeout(0);
-  return socket;
-}
-
-async function readAll(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** The body of an upgrade request (exec start carries JSON): Content-Length bytes after the head. */
-async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<Buffer> {
-  const length = Number(req.headers['content-length'] ?? 0);
-  if (!Number.isSafeInteger(length) || length < 0 || length > 1024 * 1024) {
-    throw new DockwardError('DW_E_BAD_REQUEST', 'bad Content-Length on an upgrade request');
-  }
-  if (head.length >= length) {
-    if (head.length > length) socket.unshift(head.subarray(length));
-    return head.subarray(0, length);
-  }
-  const chunks = [head];
-  let have = head.length;
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      have += chunk.length;
-      if (have >= length) {
-        socket.off('data', onData);
-        socket.pause();
-        const all = Buffer.concat(chunks);
-        if (all.length > length) socket.unshift(all.subarray(length));
-        resolve(all.subarray(0, length));
-      }
-    };
-    socket.on('data', onData);
-    socket.once('end', () =>
-      reject(new DockwardError('DW_E_BAD_REQUEST', 'connection ended inside the request body')),
-    );
-  });
 }

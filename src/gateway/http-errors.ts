@@ -1,7 +1,7 @@
-import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { type DockwardError, toHttpStatus } from '../errors.js';
+import type { ResponseSink } from './http/response.js';
 
 /** The JSON body dockerd uses for errors, so the docker CLI prints `Error response from daemon: ...`. */
 export function errorBody(err: DockwardError): string {
@@ -9,18 +9,21 @@ export function errorBody(err: DockwardError): string {
 }
 
 /** Answers an ordinary request with a Docker-style JSON error. */
-export function sendError(res: ServerResponse, err: DockwardError): number {
+export function sendError(res: ResponseSink, err: DockwardError): number {
   const status = toHttpStatus(err);
   const body = errorBody(err);
   if (res.headersSent) {
     res.destroy();
     return status;
   }
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-    'X-Dockward-Error': err.code,
-  });
+  res.writeHead(status, undefined, [
+    'Content-Type',
+    'application/json',
+    'Content-Length',
+    String(Buffer.byteLength(body)),
+    'X-Dockward-Error',
+    err.code,
+  ]);
   res.end(body);
   return status;
 }

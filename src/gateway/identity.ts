@@ -1,5 +1,5 @@
 import type { PeerCertificate } from 'node:tls';
-import { normalizeSerial } from '../pki/certificate.js';
+import { normalizeSerial } from '../pki/serial.js';
 
 /** Who made a request: taken from the verified client certificate only, never from headers. */
 export interface Identity {

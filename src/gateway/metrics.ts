@@ -96,7 +96,7 @@ export function handshakeReason(code: string | undefined, message: string): stri
  * gateway and the monitor each pass their own registry.
  */
 export function startMetricsServer(
-  metrics: { readonly registry: Registry },
+  metrics: { readonly registry: { readonly contentType: string; metrics(): Promise<string> } },
   host: string,
   port: number,
   health: () => { ok: boolean; [key: string]: unknown },

@@ -14,6 +14,7 @@ import { Gateway } from './gateway.js';
 import { GatewayMetrics, startMetricsServer } from './metrics.js';
 import { tlsFilesIn } from './tls-material.js';
 import { createUpstream } from './upstream.js';
+import { startWorkers } from './workers.js';
 
 export interface RunGatewayOptions {
   listen: string;
@@ -30,6 +31,10 @@ export interface RunGatewayOptions {
   auditFeed?: { path: string; writer: AuditFeedWriter };
   loadDecider?: () => Promise<Decider>;
   extraWatch?: string[];
+  /** Worker processes (`--workers`); more than 1 runs `runGatewayWorkers`' way. */
+  workers?: number;
+  /** The policy file behind `loadDecider`, for workers that load it themselves. */
+  policyFile?: string;
 }
 
 /** Splits `HOST:PORT` / `[v6]:PORT`. */
@@ -44,17 +49,13 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
   return { host: (m[1] ?? m[2])!, port };
 }
 
-/**
- * Starts the gateway as the CLI and `dockward up` do: the TLS files from --tls-dir, or the PKI's
- * `issued/gateway` (issued on first start for the listen address, localhost and 127.0.0.1), the
- * CRL from --crl or the PKI's, and the metrics listener.
- */
-export async function runGateway(
+/** What both ways of running share: the TLS files (issued on first start), the feed. */
+async function prepare(
   paths: StatePaths,
   options: RunGatewayOptions,
   logger: Logger,
   passphrase: PassphraseSource,
-): Promise<{ gateway: Gateway; stop: () => Promise<void> }> {
+) {
   const listen = parseHostPort(options.listen, '--listen');
   const metricsAt = options.metrics ? parseHostPort(options.metrics, '--metrics') : undefined;
   let tlsDir = options.tlsDir;
@@ -78,6 +79,21 @@ export async function runGateway(
   const feed = options.auditFeed
     ? await AuditFeedServer.start({ ...options.auditFeed, logger, metrics })
     : undefined;
+  return { listen, metricsAt, tls, crl, metrics, feed };
+}
+
+/**
+ * Starts the gateway as the CLI and `dockward up` do: the TLS files from --tls-dir, or the PKI's
+ * `issued/gateway` (issued on first start for the listen address, localhost and 127.0.0.1), the
+ * CRL from --crl or the PKI's, and the metrics listener.
+ */
+export async function runGateway(
+  paths: StatePaths,
+  options: RunGatewayOptions,
+  logger: Logger,
+  passphrase: PassphraseSource,
+): Promise<{ gateway: Gateway; stop: () => Promise<void> }> {
+  const { listen, metricsAt, tls, crl, metrics, feed } = await prepare(paths, options, logger, passphrase);
   const gateway = await Gateway.start({
     listenHost: listen.host,
     listenPort: listen.port,
@@ -111,6 +127,55 @@ export async function runGateway(
       metricsServer?.close();
       await gateway.stop();
       // After the gateway: its last records (connections closed at stop) still reach the clients.
+      await feed?.close();
+    },
+  };
+}
+
+/**
+ * The CLI's way: `--workers N` above 1 runs N worker processes behind one listener (workers.ts),
+ * the primary keeping the one audit log, the feed and the metrics listener; otherwise the gateway
+ * runs in this process.
+ */
+export async function runGatewayProcesses(
+  paths: StatePaths,
+  options: RunGatewayOptions,
+  logger: Logger,
+  passphrase: PassphraseSource,
+): Promise<{ stop: () => Promise<void> }> {
+  if ((options.workers ?? 1) <= 1) return runGateway(paths, options, logger, passphrase);
+  const { listen, metricsAt, tls, crl, feed } = await prepare(paths, options, logger, passphrase);
+  const pool = await startWorkers(
+    options.workers!,
+    {
+      listenHost: listen.host,
+      listenPort: listen.port,
+      tls,
+      allow: options.allow,
+      upstream: options.upstream,
+      ...(options.upstreamTlsDir ? { upstreamTlsDir: options.upstreamTlsDir } : {}),
+      ...(options.policyFile ? { policyFile: options.policyFile } : {}),
+      watchFiles: [tls.ca, tls.cert, tls.key, ...(crl ? [crl] : []), ...(options.extraWatch ?? [])],
+      closeRevoked: options.closeRevoked === true,
+      ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
+    },
+    options.audit,
+    logger,
+  ).catch(async (err: unknown) => {
+    await feed?.close();
+    throw err;
+  });
+  const metricsServer = metricsAt
+    ? await startMetricsServer(pool, metricsAt.host, metricsAt.port, () => pool.health())
+    : undefined;
+  if (metricsAt) logger.info({ metrics: `http://${options.metrics}/metrics` }, 'metrics listening');
+  const onHup = () => pool.reload(options.allow);
+  process.on('SIGHUP', onHup);
+  return {
+    stop: async () => {
+      process.off('SIGHUP', onHup);
+      metricsServer?.close();
+      await pool.stop();
       await feed?.close();
     },
   };

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
-import { x509 } from '../pki/crypto.js';
-import { normalizeSerial } from '../pki/certificate.js';
+import { normalizeSerial } from '../pki/serial.js';
 import { DockwardError, describeError } from '../errors.js';
 
 export interface TlsFiles {
@@ -53,6 +53,8 @@ export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
   let crlNextUpdate: Date | undefined;
   if (crl) {
     try {
+      // The X.509 library (about 20 MB resident) is loaded only when there is a CRL to read.
+      const { x509 } = await import('../pki/crypto.js');
       const parsed = new x509.X509Crl(crl.toString('utf8'));
       revoked = new Set(parsed.entries.map((e) => normalizeSerial(e.serialNumber)));
       crlNextUpdate = parsed.nextUpdate;
@@ -65,7 +67,7 @@ export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
   }
   let serverCertNotAfter: Date;
   try {
-    serverCertNotAfter = new x509.X509Certificate(cert.toString('utf8')).notAfter;
+    serverCertNotAfter = new Date(new X509Certificate(cert).validTo);
   } catch (err) {
     throw new DockwardError('DW_E_INPUT', `the gateway certificate ${files.cert} cannot be parsed`, {
       cause: err,

@@ -148,9 +148,7 @@ export function fingerprintSha256(cert: x509.X509Certificate): string {
 }
 
 /** Lower-case hex serial without leading zero octets, as openssl and the index print it. */
-export function normalizeSerial(serial: string): string {
-  return serial.toLowerCase().replace(/^(00)+(?=.)/, '');
-}
+export { normalizeSerial } from './serial.js';
 
 /** SANs of a parsed certificate as `DNS:x` / `IP:y` strings. */
 export function sansOf(cert: x509.X509Certificate): string[] {

@@ -1,18 +1,20 @@
 /**
- * Replays test/fixtures/policy/bypass-corpus.json through Node's own HTTP parser (a server on
- * loopback, fed the raw bytes), then canonicalize + canonical body + the built-in operator
- * decider, as the gateway does. The e2e suite replays the same file through the real gateway
+ * Replays test/fixtures/policy/bypass-corpus.json through the gateway's own HTTP/1.1 layer (a
+ * server on loopback, fed the raw bytes), then the pipeline's check (canonicalize path + body,
+ * decide) with the built-in operator decider, exactly as the gateway does. The e2e suite replays the same file through the real gateway
  * and dockerd.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { type AddressInfo, connect, createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { builtinDecider } from './builtin-roles.js';
 import type { PolicyIdentity } from './decision.js';
-import { evaluateRequest, type RequestVerdict } from './evaluate-request.js';
+import { ROUTE_TABLE } from '../docker/endpoints/index.js';
+import { toHttpStatus } from '../errors.js';
+import { DEFAULT_HTTP_OPTIONS, HttpConnection } from '../gateway/http/connection.js';
+import { check, type RequestIO } from '../gateway/pipeline.js';
+import { DEFAULT_BODY_LIMIT } from './canonical-body.js';
 
 interface CorpusCase {
   id: string;
@@ -52,51 +54,42 @@ function rawRequest(c: CorpusCase): Buffer {
 
 const decider = builtinDecider();
 
-async function verdictOf(req: IncomingMessage): Promise<RequestVerdict> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-  return evaluateRequest(decider, identity, {
-    method: req.method ?? '',
-    target: req.url ?? '',
-    headers,
-    body: Buffer.concat(chunks),
-  });
-}
-
-function answer(socket: Duplex, status: number, verdict: { outcome: string; reason?: string }): void {
-  const body = JSON.stringify(verdict);
-  socket.end(
-    `HTTP/1.1 ${status} X\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+/** The gateway pipeline's pure part on a request the gateway's HTTP layer parsed. */
+async function verdictOf(io: RequestIO): Promise<{ status: number; outcome: string; reason: string }> {
+  const checked = await check(
+    { routes: ROUTE_TABLE, decider, bodyLimit: DEFAULT_BODY_LIMIT },
+    identity,
+    io.head,
+    (limit) => io.readBody(limit),
   );
-}
-
-function summary(v: RequestVerdict) {
-  return {
-    outcome: v.outcome,
-    reason: v.outcome === 'refuse' ? v.reason : `${v.decision.rule}: ${v.decision.reason}`,
-  };
+  if (checked.ok) {
+    return { status: 200, outcome: 'allow', reason: `${checked.decision.rule}: ${checked.decision.reason}` };
+  }
+  if (checked.decision) {
+    return { status: 403, outcome: 'deny', reason: `${checked.decision.rule}: ${checked.decision.reason}` };
+  }
+  return { status: toHttpStatus(checked.error), outcome: 'refuse', reason: checked.error.message };
 }
 
 let server: Server;
 let port: number;
 
 before(async () => {
-  server = createServer((req, res) => {
-    void verdictOf(req).then((v) => {
-      const body = JSON.stringify(summary(v));
-      res.writeHead(v.status, { 'content-length': Buffer.byteLength(body), connection: 'close' });
-      res.end(body);
-    });
-  });
-  // An Upgrade request (h2c for /grpc) reaches 'upgrade', not 'request'.
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
-    void verdictOf(req).then((v) => answer(socket, v.status, summary(v)));
-  });
-  // What the HTTP layer itself refuses (Content-Length with Transfer-Encoding, CVE-2024-41110).
-  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-    answer(socket, 400, { outcome: 'refuse', reason: `HTTP parser: ${err.code ?? err.message}` });
+  // Each connection goes through the gateway's own HTTP/1.1 layer, which refuses ambiguous
+  // framing itself (Content-Length with Transfer-Encoding, CVE-2024-41110) before any stage.
+  server = createServer((socket) => {
+    new HttpConnection(
+      socket,
+      DEFAULT_HTTP_OPTIONS,
+      (io) =>
+        void verdictOf(io).then((v) => {
+          const body = JSON.stringify({ outcome: v.outcome, reason: v.reason });
+          const res = io.response();
+          res.writeHead(v.status, undefined, ['Content-Length', String(Buffer.byteLength(body))]);
+          res.end(body);
+        }),
+      () => undefined,
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
@@ -113,16 +106,18 @@ function send(raw: Buffer): Promise<{ status: number; outcome: string; reason: s
       const text = Buffer.concat(chunks).toString('utf8');
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
       const json = text.slice(text.indexOf('\r\n\r\n') + 4);
-      const parsed = json
-        ? (JSON.parse(json) as { outcome: string; reason: string })
-        : { outcome: '?', reason: text };
+      const body = json ? (JSON.parse(json) as { outcome?: string; reason?: string; message?: string }) : {};
+      // The HTTP layer's own refusals carry dockerd's error shape.
+      const parsed = body.message
+        ? { outcome: 'refuse', reason: body.message }
+        : { outcome: body.outcome ?? '?', reason: body.reason ?? text };
       resolve({ status, ...parsed });
     });
     socket.end(raw);
   });
 }
 
-describe('bypass corpus (built-in operator, through the HTTP parser)', () => {
+describe('bypass corpus (built-in operator, through the gateway HTTP layer and pipeline)', () => {
   it('has at least 30 attack techniques and a legitimate twin for the common requests, with unique ids', () => {
     const ids = new Set(corpus.cases.map((c) => c.id));
     assert.equal(ids.size, corpus.cases.length);

@@ -4,7 +4,7 @@ import { checkStoreUrl } from '../../events/open.js';
 import { openAuditLog } from '../../gateway/audit-file-sink.js';
 import { NULL_AUDIT_SINK } from '../../gateway/audit-sink.js';
 import { assertCanListen } from '../../gateway/listen-check.js';
-import { parseHostPort, runGateway } from '../../gateway/run.js';
+import { parseHostPort, runGatewayProcesses } from '../../gateway/run.js';
 import { BUILTIN_POLICY_NAME, loadPolicyDecider } from '../../policy/load.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
@@ -24,6 +24,7 @@ export interface GatewayOptions {
   closeRevoked?: boolean;
   headersTimeout: string;
   store?: string;
+  workers: string;
 }
 
 /**
@@ -42,6 +43,12 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
     });
   }
   if (opts.store) checkStoreUrl(opts.store);
+  const workers = Number(opts.workers);
+  if (!/^\d+$/.test(opts.workers) || workers < 1 || workers > 64) {
+    throw new DockwardError('DW_E_USAGE', `--workers "${opts.workers}" is not a whole number from 1 to 64`, {
+      hint: 'Give the number of worker processes, e.g. --workers 2 (1 runs the gateway in one process).',
+    });
+  }
   const policyFile = opts.policy;
   // Compiled now so a malformed file exits 2 with file:line:col and nothing listens; the gateway
   // compiles it again on SIGHUP or when the file changes, and keeps the old one if the new is bad.
@@ -56,7 +63,7 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
   const log = opts.auditLog ? await openAuditLog(opts.auditLog, logger) : undefined;
   const audit = log?.sink ?? NULL_AUDIT_SINK;
   let first = initial;
-  const running = await runGateway(
+  const running = await runGatewayProcesses(
     ctx.paths,
     {
       listen: opts.listen,
@@ -81,6 +88,9 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
         : {}),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.closeRevoked ? { closeRevoked: true } : {}),
+      workers,
+      // Each worker compiles the policy itself (and again on reload); the check above already ran.
+      ...(policyFile !== undefined ? { policyFile } : {}),
     },
     logger,
     cliPassphraseSource(),

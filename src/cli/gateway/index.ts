@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { contextOf } from '../context.js';
 import { collect } from '../options.js';
+import { defaultWorkers, MAX_DEFAULT_WORKERS } from '../../gateway/workers.js';
 import { type GatewayOptions, gateway } from './gateway.js';
 
 /** `dockward gateway`: declarations only. */
@@ -45,6 +46,11 @@ export function gatewayCommand(): Command {
       '--headers-timeout <ms>',
       'a request head must arrive within this time (slowloris guard)',
       '30000',
+    )
+    .option(
+      '--workers <n>',
+      `worker processes sharing the listener (one audit log, written by the main process); default: the cores, at most ${MAX_DEFAULT_WORKERS}`,
+      String(defaultWorkers()),
     )
     .option(
       '--store <url>',

@@ -1,6 +1,6 @@
 import { DockwardError } from '../../errors.js';
 import type { Explanation } from '../../policy/decision.js';
-import { evaluateRequest, type RequestVerdict } from '../../policy/evaluate-request.js';
+import { evaluateRequest, type RequestVerdict } from '../../gateway/pipeline.js';
 import { loadPolicyDecider, readPolicyInput } from '../../policy/load.js';
 
 export interface PolicyExplainOptions {
@@ -124,7 +124,7 @@ export async function policyExplain(
     opts.body === undefined
       ? undefined
       : await readPolicyInput(opts.body === '-' ? '/dev/stdin' : opts.body, 'body file');
-  const verdict = evaluateRequest(
+  const verdict = await evaluateRequest(
     decider,
     { cn: opts.identity, ou: opts.ou, serial: opts.serial ?? '', sans: opts.san },
     {

@@ -1,31 +1,75 @@
-import type { RouteTable } from '../../docker/endpoints/index.js';
+import type { Endpoint, RouteTable } from '../../docker/endpoints/index.js';
 import { DockwardError } from '../../errors.js';
-import { canonicalize } from '../canonical-request.js';
-import type { RequestContext } from '../request-context.js';
+import { canonicalBody } from '../../policy/canonical-body.js';
+import { type CanonicalRequest, canonicalize } from '../canonical-request.js';
+import { headerValue, type RequestHead } from '../request-context.js';
 
 /**
- * Stage "canonicalize": the request as dockerd's router will see it. Refuses what cannot be
- * canonicalized (400), unknown endpoints (403: unknown means denied) and an `Upgrade` on an
- * endpoint that does not hijack (400), so a proxy-level upgrade can never smuggle a stream.
+ * Stage "canonicalize", path part: the request as dockerd's router will see it. Refuses what
+ * cannot be canonicalized (400), unknown endpoints (403: unknown means denied) and an `Upgrade`
+ * on an endpoint that does not hijack (400), so a proxy-level upgrade can never smuggle a stream.
  */
-export function createCanonicalizeStage(routes: () => RouteTable) {
-  return function canonicalizeRequest(ctx: RequestContext, upgrade: boolean): DockwardError | undefined {
-    const res = canonicalize(ctx.req.method ?? '', ctx.req.url ?? '', routes());
-    if (!res.ok) return new DockwardError('DW_E_BAD_REQUEST', res.reason);
-    ctx.canonical = res.request;
-    const route = res.request.route;
-    if (!route) {
-      return new DockwardError(
+export function canonicalizePath(
+  head: RequestHead,
+  routes: RouteTable,
+):
+  | { ok: true; canonical: CanonicalRequest }
+  | { ok: false; canonical?: CanonicalRequest; error: DockwardError } {
+  const res = canonicalize(head.method, head.target, routes);
+  if (!res.ok) return { ok: false, error: new DockwardError('DW_E_BAD_REQUEST', res.reason) };
+  const canonical = res.request;
+  const route = canonical.route;
+  if (!route) {
+    return {
+      ok: false,
+      canonical,
+      error: new DockwardError(
         'DW_E_UNKNOWN_ENDPOINT',
-        `${res.request.method} ${res.request.path} is not a Docker Engine API endpoint dockward knows`,
-      );
-    }
-    if (upgrade && !route.endpoint.hijack) {
-      return new DockwardError('DW_E_BAD_REQUEST', `${route.endpoint.name} does not upgrade the connection`);
-    }
-    if (ctx.req.headers['transfer-encoding'] && upgrade) {
-      return new DockwardError('DW_E_BAD_REQUEST', 'a chunked body on an upgrade request is not accepted');
-    }
-    return undefined;
-  };
+        `${canonical.method} ${canonical.path} is not a Docker Engine API endpoint dockward knows`,
+      ),
+    };
+  }
+  if (head.upgrade && !route.endpoint.hijack) {
+    return {
+      ok: false,
+      canonical,
+      error: new DockwardError('DW_E_BAD_REQUEST', `${route.endpoint.name} does not upgrade the connection`),
+    };
+  }
+  if (head.upgrade && headerValue(head.rawHeaders, 'transfer-encoding') !== undefined) {
+    return {
+      ok: false,
+      canonical,
+      error: new DockwardError('DW_E_BAD_REQUEST', 'a chunked body on an upgrade request is not accepted'),
+    };
+  }
+  return { ok: true, canonical };
+}
+
+/** The canonical body: the bytes forwarded and the value the policy reads. */
+export interface CanonicalBodyResult {
+  bytes: Buffer;
+  value: unknown;
+  changed: boolean;
+}
+
+/**
+ * Stage "canonicalize", body part: the whole body (already read within the limit by the HTTP
+ * layer's one body reader) replaced by its canonical form, which is what gets forwarded, so
+ * dockerd executes exactly what was checked.
+ */
+export function canonicalizeBody(
+  endpoint: Endpoint,
+  body: Uint8Array,
+  head: RequestHead,
+  limit: number,
+): CanonicalBodyResult | DockwardError {
+  const res = canonicalBody(endpoint, body, headerValue(head.rawHeaders, 'content-type'), { limit });
+  if (!res.ok) return new DockwardError(res.code, res.reason);
+  return { bytes: res.bytes, value: res.value, changed: res.changed };
+}
+
+/** True when the connection is handed over after this request (101, or 200 then raw bytes). */
+export function hijacks(head: RequestHead, canonical: CanonicalRequest): boolean {
+  return head.upgrade || canonical.route?.endpoint.hijack === 'tcp';
 }

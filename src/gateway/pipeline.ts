@@ -1,0 +1,336 @@
+/**
+ * The gateway's request path, in one place. A connection passes
+ *
+ *   admit → identify                                    (once per connection, gateway.ts)
+ *
+ * and then every request on it, plain or upgrading alike:
+ *
+ *   canonicalize (path, then body when the policy reads it) → decide → record → forward
+ *
+ * `check` is the pure part (canonicalize + decide): `policy explain` and the policy tests run it
+ * too, so what they show is what the gateway does. `Pipeline.run` adds the effects: the refusal,
+ * the audit record, the transport. The HTTP layer hands each request over as a `RequestIO`: the
+ * parsed head, the one body reader (with the one body limit) and the ways to answer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Duplex, Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { ROUTE_TABLE, type RouteTable } from '../docker/endpoints/index.js';
+import { DockwardError, describeError, toHttpStatus } from '../errors.js';
+import { DEFAULT_BODY_LIMIT } from '../policy/canonical-body.js';
+import type { Decider, Decision, Explanation, PolicyIdentity } from '../policy/decision.js';
+import type { AuditSink } from './audit-sink.js';
+import type { CanonicalRequest } from './canonical-request.js';
+import { forward } from './forward/index.js';
+import type { ResponseSink } from './http/response.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { ConnectionInfo, RequestContext, RequestHead } from './request-context.js';
+import {
+  type CanonicalBodyResult,
+  canonicalizeBody,
+  canonicalizePath,
+  hijacks,
+} from './stages/canonicalize.js';
+import { decide } from './stages/decide.js';
+import { recordCompletion, recordDecision } from './stages/record.js';
+import type { Upstream } from './upstream.js';
+
+/** The stages, in the order they run (connection-level first). */
+export const STAGES = ['admit', 'identify', 'canonicalize', 'decide', 'record', 'forward'] as const;
+
+/** One request as the HTTP layer delivers it to the pipeline. */
+export interface RequestIO {
+  readonly head: RequestHead;
+  /** True when the request has no body at all (no Content-Length > 0, no Transfer-Encoding). */
+  readonly bodyless: boolean;
+  /**
+   * The whole body, de-chunked, within `limit` bytes (DW_E_BODY_TOO_LARGE above; DW_E_BAD_REQUEST
+   * when the connection ends inside it). The only body reader: plain and upgrade requests alike.
+   */
+  readBody(limit: number): Promise<Buffer>;
+  /** The body as a stream, for an upload forwarded at the socket's pace. */
+  bodyStream(): Readable;
+  /** Reads and drops a body that will not be forwarded. */
+  discardBody(): void;
+  /** Answers with a Docker-style JSON error; returns the status sent. */
+  refuse(err: DockwardError): number;
+  /** The response of an ordinary request. */
+  response(): ResponseSink;
+  /** The raw connection, for a hijacked request (its body has been read). */
+  takeOver(): Duplex;
+}
+
+export interface CheckDeps {
+  routes: RouteTable;
+  decider: Decider;
+  bodyLimit: number;
+  /** Ask the decider for its reasoning (`policy explain`). */
+  explain?: boolean;
+}
+
+export type Checked =
+  | {
+      ok: true;
+      canonical: CanonicalRequest;
+      decision: Decision | Explanation;
+      /** Set when the policy read the body: what is forwarded. */
+      body?: CanonicalBodyResult;
+    }
+  | {
+      ok: false;
+      error: DockwardError;
+      canonical?: CanonicalRequest;
+      decision?: Decision | Explanation;
+      body?: CanonicalBodyResult;
+    };
+
+/** canonicalize (path, body) → decide: the verdict for one request, no side effect but the read. */
+export async function check(
+  deps: CheckDeps,
+  identity: PolicyIdentity,
+  head: RequestHead,
+  readBody: (limit: number) => Promise<Buffer>,
+): Promise<Checked> {
+  const path = canonicalizePath(head, deps.routes);
+  if (!path.ok)
+    return { ok: false, error: path.error, ...(path.canonical ? { canonical: path.canonical } : {}) };
+  const canonical = path.canonical;
+  const endpoint = canonical.route!.endpoint;
+  let body: CanonicalBodyResult | undefined;
+  const readsBody = deps.decider.needsBody(endpoint);
+  // A hijacked request's body (exec start's JSON) is read whole before the connection is
+  // spliced; otherwise only a policy that reads this endpoint's body costs a wait here.
+  if (readsBody || hijacks(head, canonical)) {
+    let raw: Buffer;
+    try {
+      raw = await readBody(deps.bodyLimit);
+    } catch (err) {
+      const error =
+        err instanceof DockwardError ? err : new DockwardError('DW_E_BAD_REQUEST', describeError(err));
+      return { ok: false, error, canonical };
+    }
+    if (readsBody) {
+      const res = canonicalizeBody(endpoint, raw, head, deps.bodyLimit);
+      if (res instanceof DockwardError) return { ok: false, error: res, canonical };
+      body = res;
+    } else {
+      body = { bytes: raw, value: undefined, changed: false };
+    }
+  }
+  const verdict = decide(deps.decider, identity, canonical, body?.value, deps.explain);
+  if (verdict.error) {
+    return {
+      ok: false,
+      error: verdict.error,
+      canonical,
+      decision: verdict.decision,
+      ...(body ? { body } : {}),
+    };
+  }
+  return { ok: true, canonical, decision: verdict.decision, ...(body ? { body } : {}) };
+}
+
+export interface PipelineDeps {
+  routes: RouteTable;
+  decider: () => Decider;
+  audit: () => AuditSink;
+  upstream: () => Upstream;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  bodyLimit?: number;
+}
+
+/** The per-request stages with their effects, for the gateway's connections. */
+export class Pipeline {
+  private readonly bodyLimit: number;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  }
+
+  /**
+   * Runs one request through every stage. Whatever ends it (answer, refusal, a stage that
+   * throws), it completes exactly once; a stage that throws refuses it, never forwards it.
+   */
+  async run(conn: ConnectionInfo, io: RequestIO): Promise<void> {
+    const ctx: RequestContext = {
+      requestId: randomUUID(),
+      conn,
+      head: io.head,
+      startedAt: process.hrtime.bigint(),
+      bytesIn: 0,
+      bytesOut: 0,
+    };
+    conn.active++;
+    let completed = false;
+    const done = () => {
+      if (completed) return;
+      completed = true;
+      this.complete(ctx);
+    };
+    try {
+      await this.stages(ctx, io, done);
+    } catch (err) {
+      ctx.status ??= 500;
+      ctx.error ??= describeError(err);
+      this.deps.logger.error({ err: describeError(err) }, 'request failed inside the gateway: refused');
+      if (!ctx.hijacked)
+        io.refuse(new DockwardError('DW_E_INTERNAL', 'the gateway could not handle this request'));
+      done();
+    }
+  }
+
+  private async stages(ctx: RequestContext, io: RequestIO, done: () => void): Promise<void> {
+    const checked = await check(
+      { routes: this.deps.routes, decider: this.deps.decider(), bodyLimit: this.bodyLimit },
+      ctx.conn.identity,
+      io.head,
+      (limit) => io.readBody(limit),
+    );
+    if (checked.canonical) ctx.canonical = checked.canonical;
+    if (checked.decision) ctx.decision = checked.decision;
+    if (!checked.ok) {
+      await this.refuse(ctx, checked.error);
+      ctx.status = io.refuse(checked.error);
+      io.discardBody();
+      done();
+      return;
+    }
+    if (checked.body) {
+      ctx.body = checked.body.bytes;
+      if (checked.body.value !== undefined) ctx.bodyValue = checked.body.value;
+    }
+    try {
+      await recordDecision(this.deps.audit(), ctx);
+    } catch (err) {
+      // No record, no request: the audit log is part of the security decision.
+      const e = new DockwardError('DW_E_INTERNAL', `cannot write the audit record: ${describeError(err)}`);
+      ctx.status = io.refuse(e);
+      done();
+      return;
+    }
+    forward(ctx, io, this.deps.upstream(), done);
+  }
+
+  private async refuse(ctx: RequestContext, err: DockwardError): Promise<void> {
+    const reason =
+      err.code === 'DW_E_DENIED'
+        ? 'policy'
+        : err.code === 'DW_E_UNKNOWN_ENDPOINT'
+          ? 'unknown-endpoint'
+          : 'bad-request';
+    this.deps.metrics.denied.inc({ reason });
+    this.deps.logger.info(
+      { requestId: ctx.requestId, cn: ctx.conn.identity.cn, code: err.code, msg: err.message },
+      'refused',
+    );
+    await recordDecision(this.deps.audit(), ctx, {
+      ...(ctx.decision?.rule ? { rule: ctx.decision.rule } : { rule: err.code }),
+      reason: err.message,
+    }).catch((e: unknown) =>
+      this.deps.logger.error({ err: describeError(e) }, 'cannot write the audit record of a refusal'),
+    );
+    ctx.status = toHttpStatus(err);
+  }
+
+  private complete(ctx: RequestContext): void {
+    ctx.conn.active--;
+    const endpoint = ctx.canonical?.route?.endpoint.name ?? 'unknown';
+    // A request refused before the policy spoke (bad request, unknown endpoint) counts as denied.
+    const decision = ctx.decision?.allow === true ? 'allow' : 'deny';
+    this.deps.metrics.requests.inc({
+      endpoint,
+      method: ctx.head.method,
+      code: String(ctx.status ?? 0),
+      decision,
+    });
+    this.deps.metrics.duration.observe({ endpoint }, Number(process.hrtime.bigint() - ctx.startedAt) / 1e9);
+    recordCompletion(this.deps.audit(), ctx);
+  }
+}
+
+// --- `policy explain` and the policy tests ---------------------------------------------------
+
+/** One request from its raw parts, body already whole (de-chunked). */
+export interface RawRequest {
+  method: string;
+  /** The request target exactly as sent (`/v%31.41/containers/create?name=x`). */
+  target: string;
+  /** Header names in any case. */
+  headers?: Readonly<Record<string, string | undefined>>;
+  body?: Uint8Array;
+}
+
+export interface EvaluateOptions {
+  routes?: RouteTable;
+  bodyLimit?: number;
+  /** Ask the decider for its reasoning (needs a compiled policy). */
+  explain?: boolean;
+}
+
+export type RequestVerdict =
+  | {
+      /** Refused before the policy decides: 400 malformed, 413 too large, 403 unknown endpoint. */
+      outcome: 'refuse';
+      status: number;
+      code: string;
+      reason: string;
+      canonical?: CanonicalRequest;
+    }
+  | {
+      outcome: 'allow' | 'deny';
+      status: 200 | 403;
+      decision: Decision | Explanation;
+      canonical: CanonicalRequest;
+      /** Set when the policy read the body: what would be forwarded. */
+      body?: { bytes: Buffer; changed: boolean };
+    };
+
+/** The verdict the gateway's pipeline gives one request (its `check`, with an in-memory body). */
+export async function evaluateRequest(
+  decider: Decider,
+  identity: PolicyIdentity,
+  req: RawRequest,
+  options: EvaluateOptions = {},
+): Promise<RequestVerdict> {
+  const rawHeaders: string[] = [];
+  for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) rawHeaders.push(k, v);
+  const head: RequestHead = { method: req.method, target: req.target, rawHeaders, upgrade: false };
+  const body = Buffer.from(req.body ?? new Uint8Array(0));
+  const checked = await check(
+    {
+      routes: options.routes ?? ROUTE_TABLE,
+      decider,
+      bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      ...(options.explain ? { explain: true } : {}),
+    },
+    identity,
+    head,
+    async () => body,
+  );
+  if (checked.ok) {
+    return {
+      outcome: 'allow',
+      status: 200,
+      decision: checked.decision,
+      canonical: checked.canonical,
+      ...(checked.body ? { body: { bytes: checked.body.bytes, changed: checked.body.changed } } : {}),
+    };
+  }
+  if (checked.decision && checked.canonical) {
+    return {
+      outcome: 'deny',
+      status: 403,
+      decision: checked.decision,
+      canonical: checked.canonical,
+      ...(checked.body ? { body: { bytes: checked.body.bytes, changed: checked.body.changed } } : {}),
+    };
+  }
+  return {
+    outcome: 'refuse',
+    status: toHttpStatus(checked.error),
+    code: checked.error.code,
+    reason: checked.error.message,
+    ...(checked.canonical ? { canonical: checked.canonical } : {}),
+  };
+}

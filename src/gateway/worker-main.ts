@@ -1,0 +1,76 @@
+/**
+ * The entry of one gateway worker process (`dockward gateway --workers N`, see workers.ts): it
+ * takes its configuration from the primary, runs the gateway on the shared listener and sends
+ * its audit records to the primary's one writer.
+ */
+import { AggregatorRegistry } from 'prom-client';
+import { describeError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { builtinDecider } from '../policy/builtin-roles.js';
+import type { Decider } from '../policy/decision.js';
+import { NULL_AUDIT_SINK } from './audit-sink.js';
+import { Gateway } from './gateway.js';
+import { GatewayMetrics } from './metrics.js';
+import { createUpstream } from './upstream.js';
+import { loadPolicyDecider } from '../policy/load.js';
+import { ipcAuditSink, type PrimaryMessage, type WorkerConfig, type WorkerMessage } from './workers.js';
+
+const logger = createLogger().child({ worker: Number(process.env['DOCKWARD_GATEWAY_WORKER'] ?? 0) });
+const send = (m: WorkerMessage) => process.send?.(m);
+// Signals are the primary's to act on (a terminal's Ctrl-C reaches the whole group).
+for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => undefined);
+
+let gateway: Gateway | undefined;
+
+async function loadDecider(file: string | undefined): Promise<Decider> {
+  if (!file) return builtinDecider();
+  return loadPolicyDecider(file);
+}
+
+async function start(config: WorkerConfig): Promise<void> {
+  const metrics = new GatewayMetrics();
+  new AggregatorRegistry(); // answers the primary's requests for this worker's metrics
+  AggregatorRegistry.setRegistries([metrics.registry]);
+  gateway = await Gateway.start({
+    listenHost: config.listenHost,
+    listenPort: config.listenPort,
+    tls: config.tls,
+    allow: config.allow,
+    upstream: createUpstream(config.upstream, config.upstreamTlsDir ? { tlsDir: config.upstreamTlsDir } : {}),
+    loadDecider: () => loadDecider(config.policyFile),
+    audit: config.audit ? ipcAuditSink() : NULL_AUDIT_SINK,
+    logger,
+    metrics,
+    watchFiles: config.watchFiles,
+    closeRevoked: config.closeRevoked,
+    connIds: { start: config.connIdStart, step: config.connIdStep },
+    // One worker says what every worker would say (the primary warns about a missing audit log).
+    quiet: config.connIdStart !== 1,
+    ...(config.headersTimeoutMs ? { headersTimeoutMs: config.headersTimeoutMs } : {}),
+  });
+  send({ dw: 'ready' });
+}
+
+process.on('message', (m: PrimaryMessage) => {
+  switch (m?.dw) {
+    case 'config':
+      start(m.config).catch((err: unknown) => {
+        send({ dw: 'failed', error: describeError(err) });
+        process.exit(1);
+      });
+      break;
+    case 'reload':
+      void gateway?.reload(m.allow);
+      break;
+    case 'stop':
+      void (gateway?.stop(m.deadlineMs) ?? Promise.resolve()).finally(() => process.exit(0));
+      break;
+    default:
+      break;
+  }
+});
+send({ dw: 'hello' });
+// The primary is gone (killed): nothing may run without its audit writer.
+process.on('disconnect', () => {
+  void (gateway?.stop(2000) ?? Promise.resolve()).finally(() => process.exit(1));
+});
