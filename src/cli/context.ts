@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createLogger, type LogFormat, type Logger } from '../log.js';
+import { createLogger, defaultLogFormat, type LogFormat, type Logger } from '../log.js';
 import { resolveHome, type StatePaths, statePaths } from '../store/paths.js';
 import { type CliIo, createOutput, type Output, processIo } from './output.js';
 
@@ -15,6 +15,8 @@ export interface CommandContext {
   out: Output;
   /** A logger in the format chosen by --log-format (default: pretty on a terminal, else JSON). */
   logger(level?: string): Logger;
+  /** The format logger() uses: --log-format, else DOCKWARD_LOG_FORMAT, else by whether stderr is a terminal. */
+  logFormat: LogFormat;
 }
 
 const ioByProgram = new WeakMap<Command, CliIo>();
@@ -34,13 +36,11 @@ function rootOf(cmd: Command): Command {
 export function contextOf(cmd: Command): CommandContext {
   const globals = cmd.optsWithGlobals<GlobalOptions>();
   const io = ioByProgram.get(rootOf(cmd)) ?? processIo;
+  const logFormat = globals.logFormat ?? defaultLogFormat();
   return {
     paths: statePaths(resolveHome(globals.home)),
     out: createOutput(globals.json === true, io),
-    logger: (level) =>
-      createLogger({
-        ...(level !== undefined ? { level } : {}),
-        ...(globals.logFormat !== undefined ? { format: globals.logFormat } : {}),
-      }),
+    logger: (level) => createLogger({ ...(level !== undefined ? { level } : {}), format: logFormat }),
+    logFormat,
   };
 }

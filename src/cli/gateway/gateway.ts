@@ -60,6 +60,8 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
     await assertCanListen(m.host, m.port);
   }
   const logger = ctx.logger();
+  // Worker processes (cluster.fork) inherit the environment: they log in the same format.
+  process.env['DOCKWARD_LOG_FORMAT'] = ctx.logFormat;
   const log = opts.auditLog ? await openAuditLog(opts.auditLog, logger) : undefined;
   const audit = log?.sink ?? NULL_AUDIT_SINK;
   let first = initial;
