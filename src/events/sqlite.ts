@@ -395,15 +395,15 @@ export class SqliteEventStore implements EventStore {
   }
 
   async latestHostStatus(checkedBy?: HostCheckKind): Promise<HostStatusEvent[]> {
-    // `?1 IS NULL` keeps one statement for both: every check, or one kind's.
-    const kind = `(?1 IS NULL OR json_extract(row, '$.checkedBy') = ?1)`;
+    // `@kind IS NULL` keeps one statement for both: every check, or one kind's.
+    const kind = `(@kind IS NULL OR json_extract(row, '$.checkedBy') = @kind)`;
     const rows = this.db
       .prepare(
         `SELECT row FROM host_status h WHERE ${kind} AND time_ms = (
            SELECT MAX(time_ms) FROM host_status WHERE host = h.host AND ${kind})
          GROUP BY host ORDER BY host`,
       )
-      .all(checkedBy ?? null) as { row: string }[];
+      .all({ kind: checkedBy ?? null }) as { row: string }[];
     return rows.map((r) => JSON.parse(r.row) as HostStatusEvent);
   }
 
