@@ -1,5 +1,6 @@
 /** Audit trail: the shipped records with filters and paging, one request in full, chain status. */
 import { html } from 'hono/html';
+import { describeHeadSignature, type HeadSignatureStatus } from '../events/head-signature.js';
 import type { AuditQuery, StoredRecord } from '../events/model.js';
 import { parseSince } from '../events/time-range.js';
 import type { ConsoleContext } from './context.js';
@@ -9,6 +10,12 @@ export type AuditFilters = Record<
   'identity' | 'host' | 'endpoint' | 'decision' | 'since' | 'until' | 'cursor',
   string
 >;
+
+/** Green: signed, verified, by the CA's certificate; red: a bad signature; amber: anything less. */
+function headRag(s: HeadSignatureStatus | null): 'red' | 'amber' | 'green' {
+  if (s?.signed && !s.verified) return 'red';
+  return s?.signed && s.chainsToCa === true ? 'green' : 'amber';
+}
 
 export function queryOf(f: Partial<AuditFilters>): AuditQuery {
   const q: AuditQuery = { order: 'desc', limit: 50 };
@@ -58,12 +65,12 @@ export async function auditPage(ctx: ConsoleContext, f: Partial<AuditFilters>): 
     html`<label>${label} <input name="${name}" value="${f[name] ?? ''}" placeholder="${placeholder}"></label>`;
   const body = html`
 <h2>Chain verification</h2>
-<table id="chains"><thead><tr><th>gateway log</th><th>host</th><th>records</th><th>seq</th><th>chain</th></tr></thead><tbody>
+<table id="chains"><thead><tr><th>gateway log</th><th>host</th><th>records</th><th>seq</th><th>chain</th><th>head signature</th></tr></thead><tbody>
 ${chains.map((c, i) => {
   const src = sources[i];
   if (!c) {
     return html`<tr><td>${src?.source}</td><td>${src?.host}</td><td>${src?.records}</td><td>-</td>
-<td class="amber">verifying (a first pass over a large log runs in the background: reload)</td></tr>`;
+<td class="amber">verifying (a first pass over a large log runs in the background: reload)</td><td>-</td></tr>`;
   }
   return html`<tr><td>${c.source}</td><td>${src?.host}</td><td>${c.records}</td>
 <td>${c.firstSeq ?? '-'}..${c.lastSeq ?? '-'}</td>
@@ -71,7 +78,7 @@ ${chains.map((c, i) => {
     c.ok
       ? `verified${c.matchesHead === true ? ', ends at the reported head' : c.matchesHead === false ? ', behind the reported head (shipping)' : ''}`
       : `BROKEN at seq ${c.problem?.seq}: ${c.problem?.message}`
-  }</td></tr>`;
+  }</td><td class="head-signature ${headRag(c.headSignature)}">${describeHeadSignature(c.headSignature)}</td></tr>`;
 })}
 </tbody></table>
 <h2>Records</h2>

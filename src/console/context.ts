@@ -29,9 +29,12 @@ export class ChainCache {
   private readonly results = new Map<string, StoreChainResult>();
   private readonly running = new Map<string, Promise<StoreChainResult>>();
   private readonly store: EventStore;
+  /** The PKI's CA (PEM): whether each head's signer was issued by it. */
+  private readonly caPem: string | undefined;
 
-  constructor(store: EventStore) {
+  constructor(store: EventStore, caPem?: string) {
     this.store = store;
+    this.caPem = caPem;
   }
 
   /** The verification of a source, or `undefined` while a long first pass is still running. */
@@ -46,6 +49,7 @@ export class ChainCache {
         known && known.lastSeq !== null && known.lastHash !== null
           ? { seq: known.lastSeq, hash: known.lastHash, records: known.records, firstSeq: known.firstSeq }
           : undefined,
+        this.caPem,
       )
         .then((res) => {
           this.results.set(source, res);

@@ -1,6 +1,8 @@
 /** Hosts: the local gateway and every inventory host, probed now, with certificates and audit status. */
 import { hostname } from 'node:os';
 import { html } from 'hono/html';
+import { hostStatusEvents } from '../events/host-status.js';
+import type { HostStatusEvent } from '../events/model.js';
 import { fleetStatus, type HostStatus } from '../fleet/status.js';
 import { type HostRecord, loadInventory } from '../fleet/inventory.js';
 import type { ConsoleContext } from './context.js';
@@ -34,20 +36,7 @@ export async function hostRows(ctx: ConsoleContext): Promise<HostRow[]> {
   // Fleet checks are events too: the store keeps each probe (the console's history).
   const now = new Date().toISOString();
   await ctx.store
-    .appendHostStatus(
-      statuses.map((s) => ({
-        time: now,
-        host: s.name,
-        endpoint: s.endpoint,
-        reachable: s.reachable,
-        ...(s.engineVersion ? { engineVersion: s.engineVersion } : {}),
-        ...(s.containersRunning !== undefined ? { containersRunning: s.containersRunning } : {}),
-        ...(s.containersTotal !== undefined ? { containersTotal: s.containersTotal } : {}),
-        ...(s.serverCertDaysLeft !== undefined ? { serverCertDaysLeft: s.serverCertDaysLeft } : {}),
-        ...(s.clientCertDaysLeft !== undefined ? { clientCertDaysLeft: s.clientCertDaysLeft } : {}),
-        ...(s.error ? { error: s.error } : {}),
-      })),
-    )
+    .appendHostStatus(hostStatusEvents(statuses, now, 'console'))
     .catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'cannot record host status'));
   const sources = await ctx.store.sources();
   const rows: HostRow[] = [];
@@ -82,8 +71,27 @@ export async function hostRows(ctx: ConsoleContext): Promise<HostRow[]> {
   return rows;
 }
 
+/** The newest `dockward hosts status --store` row of each host (possibly run on another machine). */
+function lastRunTable(rows: readonly HostStatusEvent[]): Html {
+  if (rows.length === 0)
+    return html`<p id="last-run-empty">No fleet check in the store yet: <code>dockward hosts status --store URL</code> records one.</p>`;
+  const days = (n: number | undefined) => (n !== undefined ? `${n} days left` : '-');
+  return html`<table id="last-run"><thead><tr><th>host</th><th>checked</th><th>endpoint</th><th>reachable</th>
+<th>engine</th><th>containers</th><th>server cert</th><th>client cert</th></tr></thead><tbody>
+${rows.map(
+  (r) => html`<tr data-host="${r.host}"><td>${r.host}</td><td>${r.time}</td><td>${r.endpoint}</td>
+<td class="${r.reachable ? 'green' : 'red'}">${r.reachable ? 'yes' : `no: ${r.error ?? ''}`}</td>
+<td>${r.engineVersion ?? '-'}</td>
+<td>${r.containersTotal !== undefined ? `${r.containersRunning ?? 0} running / ${r.containersTotal}` : '-'}</td>
+<td class="${ragForDays(r.serverCertDaysLeft)}">${days(r.serverCertDaysLeft)}</td>
+<td class="${ragForDays(r.clientCertDaysLeft)}">${days(r.clientCertDaysLeft)}</td></tr>`,
+)}
+</tbody></table>`;
+}
+
 export async function hostsPage(ctx: ConsoleContext): Promise<Html> {
   const rows = await hostRows(ctx);
+  const lastRun = await ctx.store.latestHostStatus('hosts status').catch(() => []);
   const count = (c: string) => rows.filter((r) => r.rag === c).length;
   const body = html`
 <p id="summary">
@@ -104,6 +112,8 @@ ${rows.map(
 <td class="${r.auditRag}">${r.audit}</td></tr>`,
 )}
 </tbody></table>
-<p class="note">Red: unreachable, a certificate with under 7 days left, or a broken audit chain. Amber: under 30 days, or no audit records yet.</p>`;
+<p class="note">Red: unreachable, a certificate with under 7 days left, or a broken audit chain. Amber: under 30 days, or no audit records yet.</p>
+<h2>Last fleet check</h2>
+${lastRunTable(lastRun)}`;
   return layout('hosts', 'Hosts', body);
 }

@@ -8,11 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { type HttpBindings, serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { DockwardError, describeError, isDockwardError } from '../errors.js';
+import { loadHeadSigner, readPkiCa } from '../events/head-signature.js';
 import { AuditShipper } from '../events/shipper.js';
 import type { EventStore } from '../events/model.js';
 import { parseHostPort } from '../gateway/run.js';
@@ -70,13 +72,25 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     passphrase: options.passphrase,
     formToken: randomBytes(24).toString('base64url'),
     logger: options.logger,
-    chains: new ChainCache(options.store),
+    chains: new ChainCache(options.store, await readPkiCa(options.paths.caCert)),
   };
 
   // The local gateway's log, shipped by whoever runs: the gateway with --store, or this console.
   const logs = options.auditLogs ?? [`${options.paths.audit}/gateway.log`];
+  // Heads it ships are signed with the local gateway's key when this home holds it, as the gateway would.
+  const gatewayDir = options.paths.issuedDir('gateway');
+  const signer = await loadHeadSigner(join(gatewayDir, 'cert.pem'), join(gatewayDir, 'key.pem')).catch(
+    () => undefined,
+  );
   const shippers = logs.map(
-    (logPath) => new AuditShipper({ store: options.store, logPath, logger: options.logger, pollMs: 500 }),
+    (logPath) =>
+      new AuditShipper({
+        store: options.store,
+        logPath,
+        logger: options.logger,
+        pollMs: 500,
+        ...(signer ? { signer } : {}),
+      }),
   );
   for (const s of shippers) s.start();
 

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { DockwardError, describeError, isDockwardError } from '../errors.js';
+import { loadHeadSigner } from './head-signature.js';
 import type { EventStore } from './model.js';
 import { openEventStore } from './open.js';
 import { AuditShipper } from './shipper.js';
@@ -13,12 +14,16 @@ export async function startStoreShipper(
   storeUrl: string,
   auditLog: string | undefined,
   logger: Logger,
+  /** The gateway's TLS certificate and key: each chain head shipped is signed with them. */
+  tls?: { cert: string; key: string },
 ): Promise<{ stop(): Promise<void> }> {
   if (!auditLog) {
     throw new DockwardError('DW_E_USAGE', '--store needs --audit-log', {
       hint: 'The store receives what the local audit log holds: pass --audit-log FILE too.',
     });
   }
+  // Loaded once, before shipping: a key that does not match the certificate is an error at start.
+  const signer = tls ? await loadHeadSigner(tls.cert, tls.key) : undefined;
   // A store that is down at start must not keep the gateway down: retry in the background.
   let stopped = false;
   let running: { store: EventStore; shipper: AuditShipper } | undefined;
@@ -31,11 +36,11 @@ export async function startStoreShipper(
           await store.close();
           return;
         }
-        const shipper = new AuditShipper({ store, logPath: auditLog, logger });
+        const shipper = new AuditShipper({ store, logPath: auditLog, logger, ...(signer ? { signer } : {}) });
         shipper.start();
         running = { store, shipper };
         logger.info(
-          { store: store.kind, source: shipper.source },
+          { store: store.kind, source: shipper.source, signedHeads: signer !== undefined },
           'shipping the audit log to the event store',
         );
         return;

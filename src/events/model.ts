@@ -4,6 +4,7 @@
  * `dockward audit-log query` read them back. `sqlite.ts` and `postgres.ts` implement it.
  */
 import type { AuditRecord } from '../gateway/audit-log/record.js';
+import type { HeadSignatureStatus } from './head-signature.js';
 
 /** One audit record as a gateway shipped it: `source` names the chain (one gateway log). */
 export interface ShippedRecord {
@@ -21,13 +22,18 @@ export interface StoredRecord extends ShippedRecord {
   response?: AuditRecord;
 }
 
-/** A chain head as a gateway last reported it; `signature` is set when the gateway signs heads. */
+/**
+ * A chain head as a gateway last reported it. Gateways sign heads with their TLS key
+ * (`head-signature.ts`): `signature` is base64, `certificate` the signer's PEM; older gateways
+ * ship neither.
+ */
 export interface ChainHead {
   source: string;
   seq: number;
   hash: string;
   time: string;
   signature?: string;
+  certificate?: string;
 }
 
 export type AlertPriority = 'critical' | 'high' | 'medium' | 'low' | 'info';
@@ -56,7 +62,11 @@ export interface HostStatusEvent {
   serverCertDaysLeft?: number;
   clientCertDaysLeft?: number;
   error?: string;
+  /** Who probed: `hosts status` (a fleet check run) or `console` (a hosts page view). */
+  checkedBy?: HostCheckKind;
 }
+
+export type HostCheckKind = 'hosts status' | 'console';
 
 export interface AuditQuery {
   identity?: string;
@@ -102,6 +112,8 @@ export interface StoreChainResult {
   lastHash: string | null;
   /** True when the last record equals the chain head the gateway last reported. */
   matchesHead: boolean | null;
+  /** The reported head's signature (null when no head was reported). */
+  headSignature: HeadSignatureStatus | null;
   problem?: { seq: number; message: string };
 }
 
@@ -124,8 +136,8 @@ export interface EventStore {
   appendAlerts(alerts: readonly AlertEvent[]): Promise<number>;
   queryAlerts(query: AlertQuery): Promise<AlertEvent[]>;
   appendHostStatus(rows: readonly HostStatusEvent[]): Promise<void>;
-  /** The newest status of each host. */
-  latestHostStatus(): Promise<HostStatusEvent[]>;
+  /** The newest status of each host (only from checks of that kind when `checkedBy` is given). */
+  latestHostStatus(checkedBy?: HostCheckKind): Promise<HostStatusEvent[]>;
   close(): Promise<void>;
 }
 

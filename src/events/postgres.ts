@@ -16,6 +16,7 @@ import {
   decodeCursor,
   encodeCursor,
   type EventStore,
+  type HostCheckKind,
   type HostStatusEvent,
   pageSize,
   type ShippedRecord,
@@ -55,6 +56,8 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE sources (source TEXT PRIMARY KEY, host TEXT NOT NULL, records BIGINT NOT NULL,
      last_ms BIGINT NOT NULL);
    INSERT INTO sources SELECT source, MAX(host), COUNT(*), MAX(time_ms) FROM audit GROUP BY source;`,
+  // The signer's certificate beside each chain head's signature.
+  'ALTER TABLE chain_heads ADD COLUMN IF NOT EXISTS certificate TEXT;',
 ];
 
 /** Any number: the advisory lock that serializes migrations between processes. */
@@ -72,14 +75,23 @@ interface AuditRow {
 export interface PostgresStoreOptions {
   /** Pool size (default 4). */
   max?: number;
+  /** Rows older than this many days are pruned (default 90; 0 keeps everything), as in SQLite. */
+  retentionDays?: number;
 }
+
+const DAY_MS = 86_400_000;
+/** Prune at most once a minute: a DELETE per batch would cost more than the inserts. */
+const PRUNE_EVERY_MS = 60_000;
 
 export class PostgresEventStore implements EventStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
+  private readonly retentionMs: number;
+  private lastPrune = 0;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, options: PostgresStoreOptions) {
     this.pool = pool;
+    this.retentionMs = (options.retentionDays ?? 90) * DAY_MS;
   }
 
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresEventStore> {
@@ -98,7 +110,7 @@ export class PostgresEventStore implements EventStore {
         },
       );
     }
-    return new PostgresEventStore(pool);
+    return new PostgresEventStore(pool, options);
   }
 
   async appendAudit(records: readonly ShippedRecord[]): Promise<number> {
@@ -145,7 +157,37 @@ export class PostgresEventStore implements EventStore {
        SELECT COALESCE(SUM(n), 0) AS added FROM agg`,
       cols,
     );
+    await this.pruneIfDue();
     return Number(res.rows[0]?.added ?? 0);
+  }
+
+  /** The retention window, as in the SQLite store: audit, alerts and host status older than it go. */
+  private async pruneIfDue(): Promise<void> {
+    const now = Date.now();
+    if (this.retentionMs <= 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    const cut = now - this.retentionMs;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Appends (which bump the counters) and other gateways' prunes wait: the recount stays exact.
+      await client.query('LOCK TABLE sources IN EXCLUSIVE MODE');
+      const pruned = await client.query('DELETE FROM audit WHERE time_ms < $1', [cut]);
+      if ((pruned.rowCount ?? 0) > 0) {
+        await client.query('DELETE FROM sources');
+        await client.query(
+          'INSERT INTO sources SELECT source, MAX(host), COUNT(*), MAX(time_ms) FROM audit GROUP BY source',
+        );
+      }
+      await client.query('DELETE FROM alerts WHERE time_ms < $1', [cut]);
+      await client.query('DELETE FROM host_status WHERE time_ms < $1', [cut]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   async lastSeq(source: string): Promise<number> {
@@ -156,12 +198,14 @@ export class PostgresEventStore implements EventStore {
     return Number(res.rows[0]?.seq ?? 0);
   }
 
+  /** A newer head replaces the stored one; at the same seq only a signed one does (no downgrade). */
   async putChainHead(head: ChainHead): Promise<void> {
     await this.pool.query(
-      `INSERT INTO chain_heads (source, seq, hash, time, signature) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO chain_heads (source, seq, hash, time, signature, certificate) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (source) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, time = excluded.time,
-       signature = excluded.signature WHERE excluded.seq >= chain_heads.seq`,
-      [head.source, head.seq, head.hash, head.time, head.signature ?? null],
+       signature = excluded.signature, certificate = excluded.certificate WHERE excluded.seq > chain_heads.seq
+         OR (excluded.seq = chain_heads.seq AND excluded.signature IS NOT NULL)`,
+      [head.source, head.seq, head.hash, head.time, head.signature ?? null, head.certificate ?? null],
     );
   }
 
@@ -172,6 +216,7 @@ export class PostgresEventStore implements EventStore {
       hash: string;
       time: string;
       signature: string | null;
+      certificate: string | null;
     }>('SELECT * FROM chain_heads ORDER BY source');
     return res.rows.map((r) => ({
       source: r.source,
@@ -179,6 +224,7 @@ export class PostgresEventStore implements EventStore {
       hash: r.hash,
       time: r.time,
       ...(r.signature ? { signature: r.signature } : {}),
+      ...(r.certificate ? { certificate: r.certificate } : {}),
     }));
   }
 
@@ -319,9 +365,11 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  async latestHostStatus(): Promise<HostStatusEvent[]> {
+  async latestHostStatus(checkedBy?: HostCheckKind): Promise<HostStatusEvent[]> {
     const res = await this.pool.query<{ row: string }>(
-      'SELECT DISTINCT ON (host) row FROM host_status ORDER BY host, time_ms DESC',
+      `SELECT DISTINCT ON (host) row FROM host_status
+       WHERE $1::text IS NULL OR row::jsonb->>'checkedBy' = $1 ORDER BY host, time_ms DESC, id DESC`,
+      [checkedBy ?? null],
     );
     return res.rows.map((r) => JSON.parse(r.row) as HostStatusEvent);
   }

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import { type AuditRecord, AuditRecordSchema } from '../gateway/audit-log/record.js';
 import { resolveLogFiles } from '../gateway/audit-log/verify.js';
+import type { HeadSigner } from './head-signature.js';
 import type { EventStore, ShippedRecord } from './model.js';
 
 export interface ShipperOptions {
@@ -28,6 +29,8 @@ export interface ShipperOptions {
   /** Look for new lines at least this often even without a file event (default 500 ms). */
   pollMs?: number;
   logger?: Pick<Logger, 'info' | 'warn'>;
+  /** Signs each chain head shipped (the gateway's TLS key); without it heads ship unsigned. */
+  signer?: HeadSigner;
 }
 
 const CHUNK = 1 << 20;
@@ -208,12 +211,8 @@ export class AuditShipper {
     this.shipped += await this.options.store.appendAudit(batch);
     const last = batch[batch.length - 1]!.record;
     this.cursor = last.seq;
-    await this.options.store.putChainHead({
-      source: this.source,
-      seq: last.seq,
-      hash: last.hash,
-      time: last.time,
-    });
+    const head = { source: this.source, seq: last.seq, hash: last.hash, time: last.time };
+    await this.options.store.putChainHead({ ...head, ...this.options.signer?.(head) });
   }
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sampleRecord, tempDir } from '../gateway/audit-log/test-support.js';
 import { AuditLogWriter } from '../gateway/audit-log/writer.js';
+import type { ShippedRecord } from './model.js';
 import { openEventStore } from './open.js';
 import { AuditShipper } from './shipper.js';
 import { SqliteEventStore } from './sqlite.js';
@@ -98,6 +99,67 @@ describe('SQLite event store and shipper', () => {
     const chain = await verifyStoredChain(store, 'gw-a');
     assert.equal(chain.ok, false);
     assert.equal(chain.problem?.seq, 5);
+    await store.close();
+  });
+
+  it('keeps the newest host status of each host, of every check or of `hosts status` runs only', async () => {
+    const store = await SqliteEventStore.open(':memory:');
+    const row = (time: string, host: string, checkedBy: 'hosts status' | 'console', reachable: boolean) => ({
+      time,
+      host,
+      endpoint: `tcp://${host}:2376`,
+      reachable,
+      checkedBy,
+    });
+    await store.appendHostStatus([
+      row('2026-01-01T00:00:00.000Z', 'a', 'hosts status', true),
+      row('2026-01-01T00:00:00.000Z', 'b', 'hosts status', false),
+    ]);
+    await store.appendHostStatus([row('2026-01-02T00:00:00.000Z', 'a', 'console', false)]);
+    const all = await store.latestHostStatus();
+    assert.deepEqual(
+      all.map((r) => [r.host, r.checkedBy, r.reachable]),
+      [
+        ['a', 'console', false],
+        ['b', 'hosts status', false],
+      ],
+    );
+    const runs = await store.latestHostStatus('hosts status');
+    assert.deepEqual(
+      runs.map((r) => [r.host, r.time, r.reachable]),
+      [
+        ['a', '2026-01-01T00:00:00.000Z', true],
+        ['b', '2026-01-01T00:00:00.000Z', false],
+      ],
+    );
+    await store.close();
+  });
+
+  it('prunes audit records, alerts and host status older than the retention window', async () => {
+    const store = await SqliteEventStore.open(':memory:', { retentionDays: 90 });
+    const old = new Date(Date.now() - 91 * 86_400_000).toISOString();
+    const recent = new Date(Date.now() - 89 * 86_400_000).toISOString();
+    await store.appendAlerts([
+      { uuid: 'old', time: old, rule: 'r', priority: 'high', output: 'o', host: 'h' },
+    ]);
+    await store.appendHostStatus([{ time: old, host: 'h', endpoint: 'tcp://h:2376', reachable: true }]);
+    const records = [old, recent].map((time, i) => ({
+      source: 'gw-a',
+      host: 'h1',
+      record: { ...sampleRecord(0), seq: i + 1, time, prev: '0'.repeat(64), hash: String(i).repeat(64) },
+    })) as unknown as ShippedRecord[];
+    // The first append prunes (nothing pruned yet this minute), after inserting.
+    assert.equal(await store.appendAudit(records), 2);
+    assert.deepEqual(
+      (await store.scanSource('gw-a', 0, 10)).map((r) => r.seq),
+      [2],
+    );
+    assert.deepEqual(
+      (await store.sources()).map((s) => [s.source, s.records]),
+      [['gw-a', 1]],
+    );
+    assert.equal((await store.queryAlerts({})).length, 0);
+    assert.equal((await store.latestHostStatus()).length, 0);
     await store.close();
   });
 

@@ -18,6 +18,7 @@ import {
   decodeCursor,
   encodeCursor,
   type EventStore,
+  type HostCheckKind,
   type HostStatusEvent,
   pageSize,
   type ShippedRecord,
@@ -64,8 +65,28 @@ CREATE TABLE IF NOT EXISTS host_status (
   id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, host TEXT NOT NULL, row TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS host_status_host ON host_status (host, time_ms);
-PRAGMA user_version = 1;
 `;
+
+/** Steps from one `user_version` to the next, for files an older dockward created. */
+const UPGRADES: readonly ((db: Database.Database) => void)[] = [
+  // 1 -> 2: the signer's certificate beside each chain head's signature.
+  (db) => {
+    const cols = db.prepare('PRAGMA table_info(chain_heads)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'certificate'))
+      db.exec('ALTER TABLE chain_heads ADD COLUMN certificate TEXT');
+  },
+];
+
+/** Creates the tables, then upgrades a file from its `user_version` (0 when new) to the newest. */
+function migrate(db: Database.Database): void {
+  db.exec(SCHEMA);
+  // IMMEDIATE: a gateway and the console opening one file together must not both add a column.
+  db.transaction(() => {
+    const version = Math.max(1, Number(db.pragma('user_version', { simple: true })));
+    for (let v = version; v <= UPGRADES.length; v++) UPGRADES[v - 1]!(db);
+    db.pragma(`user_version = ${UPGRADES.length + 1}`);
+  }).immediate();
+}
 
 const DAY_MS = 86_400_000;
 /** Prune at most once a minute: a DELETE per batch would cost more than the inserts. */
@@ -138,7 +159,7 @@ export class SqliteEventStore implements EventStore {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
-      db.exec(SCHEMA);
+      migrate(db);
       if (file !== ':memory:') await fs.chmod(file, 0o600);
       return new SqliteEventStore(db, options);
     } catch (err) {
@@ -180,14 +201,16 @@ export class SqliteEventStore implements EventStore {
     return row.seq ?? 0;
   }
 
+  /** A newer head replaces the stored one; at the same seq only a signed one does (no downgrade). */
   async putChainHead(head: ChainHead): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO chain_heads (source, seq, hash, time, signature) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO chain_heads (source, seq, hash, time, signature, certificate) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (source) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, time = excluded.time,
-         signature = excluded.signature WHERE excluded.seq >= chain_heads.seq`,
+         signature = excluded.signature, certificate = excluded.certificate WHERE excluded.seq > chain_heads.seq
+         OR (excluded.seq = chain_heads.seq AND excluded.signature IS NOT NULL)`,
       )
-      .run(head.source, head.seq, head.hash, head.time, head.signature ?? null);
+      .run(head.source, head.seq, head.hash, head.time, head.signature ?? null, head.certificate ?? null);
   }
 
   async chainHeads(): Promise<ChainHead[]> {
@@ -197,6 +220,7 @@ export class SqliteEventStore implements EventStore {
       hash: string;
       time: string;
       signature: string | null;
+      certificate: string | null;
     }[];
     return rows.map((r) => ({
       source: r.source,
@@ -204,6 +228,7 @@ export class SqliteEventStore implements EventStore {
       hash: r.hash,
       time: r.time,
       ...(r.signature ? { signature: r.signature } : {}),
+      ...(r.certificate ? { certificate: r.certificate } : {}),
     }));
   }
 
@@ -369,13 +394,16 @@ export class SqliteEventStore implements EventStore {
     })();
   }
 
-  async latestHostStatus(): Promise<HostStatusEvent[]> {
+  async latestHostStatus(checkedBy?: HostCheckKind): Promise<HostStatusEvent[]> {
+    // `@kind IS NULL` keeps one statement for both: every check, or one kind's.
+    const kind = `(@kind IS NULL OR json_extract(row, '$.checkedBy') = @kind)`;
     const rows = this.db
       .prepare(
-        `SELECT row FROM host_status h WHERE time_ms = (SELECT MAX(time_ms) FROM host_status WHERE host = h.host)
+        `SELECT row FROM host_status h WHERE ${kind} AND time_ms = (
+           SELECT MAX(time_ms) FROM host_status WHERE host = h.host AND ${kind})
          GROUP BY host ORDER BY host`,
       )
-      .all() as { row: string }[];
+      .all({ kind: checkedBy ?? null }) as { row: string }[];
     return rows.map((r) => JSON.parse(r.row) as HostStatusEvent);
   }
 

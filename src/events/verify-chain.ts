@@ -1,10 +1,13 @@
 /**
  * Verifies the hash chain of each gateway log from the store: the same checks as
  * `audit-log verify` (hash recomputes, prev links, seq steps by one) over the stored records, in
- * seq order, and whether the last one is the chain head the gateway reported.
+ * seq order, and whether the last one is the chain head the gateway reported. A signed head is
+ * checked too: a signature that does not verify fails the chain; an unsigned one (an older
+ * gateway) is reported, not failed.
  */
 import { canonicalJson, sha256Hex } from '../gateway/audit-log/chain.js';
 import { ZERO_HASH } from '../gateway/audit-log/record.js';
+import { checkHeadSignature } from './head-signature.js';
 import type { EventStore, StoreChainResult } from './model.js';
 
 const BATCH = 5000;
@@ -21,6 +24,8 @@ export async function verifyStoredChain(
   store: EventStore,
   source: string,
   from?: VerifiedUpTo,
+  /** The PKI's CA certificate (PEM): whether a head's signer was issued by it. */
+  caPem?: string,
 ): Promise<StoreChainResult> {
   const heads = await store.chainHeads();
   const head = heads.find((h) => h.source === source);
@@ -32,6 +37,7 @@ export async function verifyStoredChain(
     lastSeq: null,
     lastHash: null,
     matchesHead: null,
+    headSignature: head ? checkHeadSignature(head, caPem) : null,
   };
   let prevHash: string | null = from?.hash ?? null;
   let prevSeq = from?.seq ?? 0;
@@ -66,6 +72,12 @@ export async function verifyStoredChain(
   if (head && head.seq === prevSeq && head.hash !== prevHash) {
     res.ok = false;
     res.problem = { seq: prevSeq, message: 'the last record is not the chain head the gateway reported' };
+  } else if (head && res.headSignature?.signed && !res.headSignature.verified) {
+    res.ok = false;
+    res.problem = {
+      seq: head.seq,
+      message: res.headSignature.problem ?? 'the chain head signature does not verify',
+    };
   }
   return res;
 }

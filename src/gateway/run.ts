@@ -12,7 +12,7 @@ import { AuditFeedServer, type AuditFeedWriter } from './audit-feed.js';
 import type { AuditSink } from './audit-sink.js';
 import { Gateway } from './gateway.js';
 import { GatewayMetrics, startMetricsServer } from './metrics.js';
-import { tlsFilesIn } from './tls-material.js';
+import { type TlsFiles, tlsFilesIn } from './tls-material.js';
 import { createUpstream } from './upstream.js';
 import { startWorkers } from './workers.js';
 
@@ -92,7 +92,7 @@ export async function runGateway(
   options: RunGatewayOptions,
   logger: Logger,
   passphrase: PassphraseSource,
-): Promise<{ gateway: Gateway; stop: () => Promise<void> }> {
+): Promise<{ gateway: Gateway; tls: TlsFiles; stop: () => Promise<void> }> {
   const { listen, metricsAt, tls, crl, metrics, feed } = await prepare(paths, options, logger, passphrase);
   const gateway = await Gateway.start({
     listenHost: listen.host,
@@ -122,6 +122,7 @@ export async function runGateway(
   process.on('SIGHUP', onHup);
   return {
     gateway,
+    tls,
     stop: async () => {
       process.off('SIGHUP', onHup);
       metricsServer?.close();
@@ -142,7 +143,7 @@ export async function runGatewayProcesses(
   options: RunGatewayOptions,
   logger: Logger,
   passphrase: PassphraseSource,
-): Promise<{ stop: () => Promise<void> }> {
+): Promise<{ tls: TlsFiles; stop: () => Promise<void> }> {
   if ((options.workers ?? 1) <= 1) return runGateway(paths, options, logger, passphrase);
   const { listen, metricsAt, tls, crl, feed } = await prepare(paths, options, logger, passphrase);
   const pool = await startWorkers(
@@ -172,6 +173,7 @@ export async function runGatewayProcesses(
   const onHup = () => pool.reload(options.allow);
   process.on('SIGHUP', onHup);
   return {
+    tls,
     stop: async () => {
       process.off('SIGHUP', onHup);
       metricsServer?.close();

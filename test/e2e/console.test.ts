@@ -8,6 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import {
   buildBusyboxImage,
@@ -283,6 +284,93 @@ describe('dockward console in chromium', { skip }, () => {
     ]);
     assert.equal(q.code, 0, q.stderr);
     assert.match(q.stdout, /viewer\s+POST \/containers\/create\s+container\.create\s+deny\s+403/);
+  });
+
+  it("shows each chain head signed by the gateway's certificate on the audit page", async () => {
+    await page.goto(`${consoleUrl}/audit`);
+    assert.match(
+      await visibleText(page.locator('#chains')),
+      /signed by CN=gateway, verified, chains to the CA/,
+    );
+    await shot('audit-signed-heads');
+  });
+
+  it('reports the head a gateway with --store signed; a changed stored signature exits 1', async () => {
+    const port = await freeLoopbackPort();
+    const db = join(base, 'gateway-store.db');
+    const gw = await startDockward(
+      [
+        '--home',
+        home,
+        'gateway',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--upstream',
+        dockerd!.host,
+        '--audit-log',
+        join(base, 'gw2', 'gateway.log'),
+        '--store',
+        `sqlite:${db}`,
+      ],
+      env,
+      /shipping the audit log to the event store/,
+    );
+    try {
+      const ps = await runDocker(['ps'], {
+        env: {
+          ...env,
+          DOCKER_CONFIG: join(base, 'docker-config'),
+          DOCKER_HOST: `tcp://127.0.0.1:${port}`,
+          DOCKER_TLS_VERIFY: '1',
+          DOCKER_CERT_PATH: join(home, 'pki', 'issued', 'admin'),
+        },
+      });
+      assert.equal(ps.code, 0, ps.stderr);
+    } finally {
+      await gw.stop(); // drains the shipper: every record and the last head are in the store
+    }
+    const good = await dockward(['audit-log', 'chains', '--store', `sqlite:${db}`]);
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /gw2\/gateway\.log.*ok.*signed by CN=gateway, verified, chains to the CA/);
+    const store = new Database(db);
+    const row = store.prepare('SELECT source, signature FROM chain_heads').get() as {
+      source: string;
+      signature: string;
+    };
+    const sig = Buffer.from(row.signature, 'base64');
+    sig[4] = sig[4]! ^ 0x10;
+    store
+      .prepare('UPDATE chain_heads SET signature = ? WHERE source = ?')
+      .run(sig.toString('base64'), row.source);
+    store.close();
+    const bad = await dockward(['audit-log', 'chains', '--store', `sqlite:${db}`]);
+    assert.equal(bad.code, 1, bad.stdout);
+    assert.match(bad.stderr, /DW_E_AUDIT_LOG_TAMPERED/);
+    assert.match(bad.stdout, /SIGNATURE INVALID/);
+  });
+
+  it('records `hosts status --store` in the store and the hosts page shows what it saw', async () => {
+    const added = await dockward([
+      'hosts',
+      'add',
+      'edge',
+      '--endpoint',
+      `tcp://127.0.0.1:${gatewayPort}`,
+      '--role',
+      'readonly',
+    ]);
+    assert.equal(added.code, 0, added.stderr);
+    const status = await dockward(['hosts', 'status', '--store', `sqlite:${join(home, 'events.db')}`]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /edge\s+tcp:\/\/127\.0\.0\.1:\d+\s+yes/);
+    await page.goto(`${consoleUrl}/hosts`);
+    const lastRun = await visibleText(page.locator('#last-run'));
+    assert.match(lastRun, /edge\s.*tcp:\/\/127\.0\.0\.1:\d+\s+yes/);
+    assert.match(lastRun, /\d+ days left/);
+    await shot('hosts-last-run');
+    const badUrl = await dockward(['hosts', 'status', '--store', 'mysql://x']);
+    assert.equal(badUrl.code, 2);
+    assert.match(badUrl.stderr, /not an event store URL/);
   });
 
   it('with --mtls refuses a client without a certificate, lets a readonly one read but not act', async () => {

@@ -8,6 +8,7 @@ import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pgClient from 'pg';
 import {
   e2eSkipReason,
   freeLoopbackPort,
@@ -172,5 +173,46 @@ describe('event store on PostgreSQL with two gateways', { skip }, () => {
       assert.match(g.proc.stderr(), /event store reachable again/);
     }
     t.diagnostic(`${sent} requests under load; records per log: ${expected.join(', ')}`);
+  });
+
+  it("signs each chain head with the gateway's certificate; a changed signature fails `audit-log chains`", async () => {
+    // Stopped (each drains its shipper first) so no later head replaces the one changed below.
+    agent.destroy();
+    for (const g of gateways) await g.proc.stop();
+    const good = await dockward(['audit-log', 'chains', '--store', pg.url]);
+    assert.equal(good.code, 0, good.stderr);
+    const signedLines = good.stdout
+      .split('\n')
+      .filter((l) => /signed by CN=gateway, verified, chains to the CA/.test(l));
+    assert.equal(signedLines.length, 2, good.stdout);
+    const json = await dockward(['--json', 'audit-log', 'chains', '--store', pg.url]);
+    for (const c of (JSON.parse(json.stdout) as { chains: { headSignature: unknown }[] }).chains) {
+      assert.deepEqual(c.headSignature, { signed: true, cn: 'gateway', verified: true, chainsToCa: true });
+    }
+    assert.doesNotMatch(good.stdout + json.stdout, /PRIVATE KEY/);
+
+    // Someone with write access to the database moves gw-a's signature by one bit.
+    const db = new pgClient.Client({ connectionString: pg.url });
+    await db.connect();
+    try {
+      const src = `%${gateways[0]!.log}`;
+      const row = await db.query<{ signature: string }>(
+        'SELECT signature FROM chain_heads WHERE source LIKE $1',
+        [src],
+      );
+      const sig = Buffer.from(row.rows[0]!.signature, 'base64');
+      sig[sig.length - 1] = sig[sig.length - 1]! ^ 0x01;
+      await db.query('UPDATE chain_heads SET signature = $1 WHERE source LIKE $2', [
+        sig.toString('base64'),
+        src,
+      ]);
+    } finally {
+      await db.end();
+    }
+    const bad = await dockward(['audit-log', 'chains', '--store', pg.url]);
+    assert.equal(bad.code, 1, bad.stdout);
+    assert.match(bad.stderr, /DW_E_AUDIT_LOG_TAMPERED/);
+    assert.match(bad.stderr, /signature does not verify/);
+    assert.match(bad.stdout, /SIGNATURE INVALID/);
   });
 });

@@ -1,5 +1,6 @@
 /** `dockward audit-log chains`: the hash chain of every gateway log in the event store. */
 import { DockwardError } from '../../errors.js';
+import { describeHeadSignature, readPkiCa } from '../../events/head-signature.js';
 import { defaultStoreUrl, openEventStore } from '../../events/open.js';
 import { verifyStoredChain } from '../../events/verify-chain.js';
 import type { StatePaths } from '../../store/paths.js';
@@ -9,13 +10,15 @@ export interface AuditLogChainsOptions {
   store?: string;
 }
 
-/** Every gateway log in the store with its chain verified from the stored records. */
+/** Every gateway log in the store with its chain verified from the stored records, and its head's signature. */
 export async function verifyStoreChains(paths: StatePaths, opts: AuditLogChainsOptions) {
   const store = await openEventStore(opts.store ?? defaultStoreUrl(paths));
   try {
+    const ca = await readPkiCa(paths.caCert);
     const sources = await store.sources();
     const chains = [];
-    for (const s of sources) chains.push({ host: s.host, ...(await verifyStoredChain(store, s.source)) });
+    for (const s of sources)
+      chains.push({ host: s.host, ...(await verifyStoredChain(store, s.source, undefined, ca)) });
     return { ok: chains.every((c) => c.ok), chains };
   } finally {
     await store.close();
@@ -25,7 +28,7 @@ export async function verifyStoreChains(paths: StatePaths, opts: AuditLogChainsO
 export function renderChains(r: Awaited<ReturnType<typeof verifyStoreChains>>): string {
   if (r.chains.length === 0) return 'no gateway log in the store yet';
   return renderTable(
-    ['source', 'host', 'records', 'seq', 'chain'],
+    ['source', 'host', 'records', 'seq', 'chain', 'head'],
     r.chains.map((c) => [
       c.source,
       c.host,
@@ -34,6 +37,7 @@ export function renderChains(r: Awaited<ReturnType<typeof verifyStoreChains>>): 
       c.ok
         ? `ok${c.matchesHead === true ? ' (ends at the reported head)' : ''}`
         : `BROKEN at seq ${c.problem?.seq}: ${c.problem?.message}`,
+      describeHeadSignature(c.headSignature),
     ]),
   );
 }

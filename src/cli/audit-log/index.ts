@@ -53,7 +53,9 @@ export function auditLogCommand(): Command {
 
   auditLog
     .command('chains')
-    .description('Verify the hash chain of every gateway log in the event store; exit 1 names a broken one.')
+    .description(
+      "Verify the hash chain of every gateway log in the event store and its head's signature; exit 1 names a broken one.",
+    )
     .option('--store <url>', STORE_FLAG_HELP)
     .action(async (opts: AuditLogChainsOptions, cmd: Command) => {
       const { paths, out } = contextOf(cmd);

@@ -103,7 +103,14 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
   if (policyFile !== undefined)
     logger.info({ policy: policyFile }, 'policy in force; SIGHUP or a change to the file reloads it');
   const shipping =
-    opts.store && opts.auditLog ? await startStoreShipper(opts.store, opts.auditLog, logger) : undefined;
+    opts.store && opts.auditLog
+      ? await startStoreShipper(opts.store, opts.auditLog, logger, running.tls).catch(
+          async (err: unknown) => {
+            await running.stop(); // a key that cannot sign heads: nothing keeps listening
+            throw err;
+          },
+        )
+      : undefined;
   await waitForStopSignal();
   logger.info('stopping: draining requests in flight');
   await running.stop();

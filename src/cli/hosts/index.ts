@@ -137,6 +137,10 @@ export function hostsCommand(): Command {
     )
     .option('--timeout <ms>', 'per-host timeout in milliseconds', positiveInt('--timeout'), 5000)
     .option('--concurrency <n>', 'hosts probed at once', positiveInt('--concurrency'), 16)
+    .option(
+      '--store <url>',
+      "also append each host's row to an event store (the console's hosts page): sqlite:FILE or postgres://USER@HOST:PORT/DB",
+    )
     .action(async (opts: HostsStatusOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const rows = await hostsStatus(ctx, opts);

@@ -1,4 +1,6 @@
 import { DockwardError } from '../../errors.js';
+import { hostStatusEvents } from '../../events/host-status.js';
+import { checkStoreUrl, openEventStore } from '../../events/open.js';
 import { loadInventory } from '../../fleet/inventory.js';
 import { fleetStatus, type HostStatus } from '../../fleet/status.js';
 import type { CommandContext } from '../context.js';
@@ -7,10 +9,17 @@ import { renderTable } from '../output.js';
 export interface HostsStatusOptions {
   timeout: number;
   concurrency: number;
+  /** Also append each host's row to this event store (`sqlite:FILE` or `postgres://...`). */
+  store?: string;
 }
 
-/** `dockward hosts status`: every host probed concurrently (a progress bar only for a person at a terminal). */
+/**
+ * `dockward hosts status`: every host probed concurrently (a progress bar only for a person at a
+ * terminal); with --store each row is appended to the event store, for the console's hosts page.
+ */
 export async function hostsStatus(ctx: CommandContext, opts: HostsStatusOptions): Promise<HostStatus[]> {
+  // A bad URL is a usage error before any host is probed.
+  if (opts.store) checkStoreUrl(opts.store);
   const inv = await loadInventory(ctx.paths);
   const showProgress = !ctx.out.json && process.stderr.isTTY === true && inv.hosts.length > 0;
   let done = 0;
@@ -22,6 +31,14 @@ export async function hostsStatus(ctx: CommandContext, opts: HostsStatusOptions)
       : {}),
   });
   if (showProgress) process.stderr.write('\r\x1b[K');
+  if (opts.store) {
+    const store = await openEventStore(opts.store);
+    try {
+      await store.appendHostStatus(hostStatusEvents(rows, new Date().toISOString(), 'hosts status'));
+    } finally {
+      await store.close();
+    }
+  }
   return rows;
 }
 
