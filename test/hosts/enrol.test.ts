@@ -25,11 +25,11 @@ describe('enrolment without moving a private key', () => {
 
   before(async () => {
     lab = await Lab.start([
-      { name: 'a', octet: 21 },
-      { name: 'b', octet: 22 },
+      { name: 'alpha', octet: 21 },
+      { name: 'bravo', octet: 22 },
     ]);
-    a = lab.host('a');
-    b = lab.host('b');
+    a = lab.host('alpha');
+    b = lab.host('bravo');
     work = mkdtempSync(join(tmpdir(), 'dw-lab-enrol-'));
     home = join(work, 'home');
     dockerConfig = join(work, 'docker');
@@ -113,7 +113,7 @@ describe('enrolment without moving a private key', () => {
     return host.exec(['cat', '/etc/ssh/ssh_host_ed25519_key.pub']).stdout.trim();
   }
 
-  it('sets up the admin machine: a CA, an SSH key, and known_hosts with host a only', () => {
+  it('sets up the admin machine: a CA, an SSH key, and known_hosts with host alpha only', () => {
     assert.equal(admin(['pki', 'init']).code, 0);
     const keygen = lab.admin(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', identity]);
     assert.equal(keygen.code, 0, show(keygen));
@@ -134,7 +134,7 @@ describe('enrolment without moving a private key', () => {
     const res = admin([
       'hosts',
       'provision',
-      'b',
+      'bravo',
       '--ssh',
       `root@${b.ipv4}`,
       '--known-hosts',
@@ -148,11 +148,11 @@ describe('enrolment without moving a private key', () => {
     assert.equal(b.exec(['test', '-e', '/etc/docker/tls/request-key.pem']).code, 1);
   });
 
-  it('provisions host a over ssh; docker --context a info works from the admin namespace', () => {
+  it('provisions host alpha over ssh; docker --context alpha info works from the admin namespace', () => {
     const res = admin([
       'hosts',
       'provision',
-      'a',
+      'alpha',
       '--ssh',
       `root@${a.ipv4}`,
       '--known-hosts',
@@ -164,9 +164,9 @@ describe('enrolment without moving a private key', () => {
     ]);
     assert.equal(res.code, 0, show(res));
     assert.match(res.stderr, /ssh root@198\.18\.0\.21: dockward --json host request/);
-    const info = docker(['--context', 'a', 'info', '--format', '{{.Name}}']);
+    const info = docker(['--context', 'alpha', 'info', '--format', '{{.Name}}']);
     assert.equal(info.code, 0, show(info));
-    assert.equal(info.stdout.trim(), 'a');
+    assert.equal(info.stdout.trim(), 'alpha');
     // The served key is the one the host made and holds, 0400 root.
     assert.equal(servedKey(a.ipv4), hostKey(a, '/etc/docker/tls/key.pem'));
     const mode = a.exec(['stat', '-c', '%a %U', '/etc/docker/tls/key.pem', '/etc/docker/tls/cert.pem']);
@@ -174,10 +174,10 @@ describe('enrolment without moving a private key', () => {
     assert.equal(a.exec(['test', '-e', '/etc/docker/tls/request-key.pem']).code, 1);
     const status = admin(['hosts', 'status']);
     assert.equal(status.code, 0, show(status));
-    assert.match(status.stdout, /\ba\s+tcp:\/\/198\.18\.0\.21:2376\s+yes\b.*\b36[45]d\b/);
+    assert.match(status.stdout, /\balpha\s+tcp:\/\/198\.18\.0\.21:2376\s+yes\b.*\b36[45]d\b/);
   });
 
-  it('enrols host b offline: host request, pki sign, host install; docker --tlsverify info works', () => {
+  it('enrols host bravo offline: host request, pki sign, host install; docker --tlsverify info works', () => {
     const req = b.dockward(['--json', 'host', 'request', '--san', `IP:${b.ipv4}`, '--out', '/root/b.csr']);
     assert.equal(req.code, 0, show(req));
     const requested = JSON.parse(req.stdout) as { publicKeyFingerprint: string; keyPath: string };
@@ -212,7 +212,7 @@ describe('enrolment without moving a private key', () => {
       '{{.Name}}',
     ]);
     assert.equal(info.code, 0, show(info));
-    assert.equal(info.stdout.trim(), 'b');
+    assert.equal(info.stdout.trim(), 'bravo');
     assert.equal(servedKey(b.ipv4), requested.publicKeyFingerprint);
     assert.equal(hostKey(b, '/etc/docker/tls/key.pem'), requested.publicKeyFingerprint);
   });

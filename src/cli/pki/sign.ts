@@ -43,6 +43,8 @@ export async function pkiSign(ctx: CommandContext, opts: PkiSignOptions): Promis
       hint: 'Write the certificate as cert.pem (the DOCKER_CERT_PATH layout).',
     });
   }
+  // Before signing: a certificate recorded in the PKI but never written out helps no one.
+  await fs.mkdir(dirname(certPath), { recursive: true });
   const r = await signServerCsr(
     ctx.paths,
     {
