@@ -10,7 +10,9 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { DockwardError, describeError } from '../errors.js';
 import { dialAddress, probeTlsListener } from '../docker/engine-client.js';
+import { sansOf as certificateSans } from '../pki/certificate.js';
 import { createCsr, spkiFingerprint } from '../pki/csr.js';
+import { x509 } from '../pki/crypto.js';
 import { exportPrivateKeyPem, generateKeyPair, type KeyType } from '../pki/keys.js';
 import { formatSan, parseSans } from '../pki/san.js';
 import { ensureDir, MODE_PRIVATE_DIR, writeFileAtomic } from '../store/atomic-write.js';
@@ -183,7 +185,7 @@ export async function installCertificate(options: InstallOptions): Promise<Insta
   ];
   const replaced = await installServerFiles(tlsDir, files, progress);
   if (keyPath !== files[2]!.path) await fs.rm(keyPath, { force: true });
-  const sans = sansOf(cert);
+  const sans = sansOf(certPem);
   let checks: VerifyCheck[] = [];
   const verify = async (): Promise<VerifyCheck[]> => {
     checks = await verifyServedCertificate(certPem, listen, sans);
@@ -234,10 +236,7 @@ export async function installCertificate(options: InstallOptions): Promise<Insta
   };
 }
 
-/** `DNS:x` / `IP:y` of a Node certificate's subjectAltName. */
-export function sansOf(cert: X509Certificate): string[] {
-  return (cert.subjectAltName ?? '')
-    .split(/,\s*/)
-    .filter((s) => s !== '')
-    .map((s) => s.replace(/^IP Address:/, 'IP:'));
+/** `DNS:x` / `IP:y` of a certificate, IPv6 in its short form (Node's subjectAltName spells out every group). */
+export function sansOf(certPem: string): string[] {
+  return parseSans(certificateSans(new x509.X509Certificate(certPem))).map(formatSan);
 }

@@ -84,7 +84,7 @@ describe('enrolment without moving a private key', () => {
     const res = host.exec([
       'sh',
       '-c',
-      `find / -xdev -type f \\( -name '*.pem' -o -name '*.key' -o -name '*key*' \\) 2>/dev/null | while read -r f; do
+      `find / -xdev -type f \\( -name '*.pem' -o -name '*.key' -o -name '*_key' \\) 2>/dev/null | while read -r f; do
          grep -q 'PRIVATE KEY' "$f" 2>/dev/null || continue
          echo "$f $(openssl pkey -in "$f" -pubout -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1)"
        done`,
@@ -105,7 +105,7 @@ describe('enrolment without moving a private key', () => {
     const res = host.exec([
       'sh',
       '-c',
-      'ssh-keygen -A >/dev/null && systemctl restart ssh && systemctl is-active ssh',
+      'rm -f /etc/ssh/ssh_host_*_key* && ssh-keygen -A >/dev/null && systemctl restart ssh && systemctl is-active ssh',
     ]);
     assert.equal(res.code, 0, show(res));
     // The host key read through the lab's own channel (the console, not the network): the

@@ -42,6 +42,9 @@ export function renderHostInstall(r: InstallResult): string {
     `  SHA-256      ${r.fingerprint}`,
     '',
     renderApply(r.apply),
-    ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'}         ${c.what}: ${c.actual}`),
+    // After a restart the checks are in the apply summary already; without one they ran here.
+    ...(r.apply.changed
+      ? []
+      : r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'}         ${c.what}: ${c.actual}`)),
   ].join('\n');
 }
