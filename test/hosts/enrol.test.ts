@@ -102,6 +102,7 @@ describe('enrolment without moving a private key', () => {
   }
 
   function startSshd(host: LabHost): string {
+    // Fresh SSH host keys: the image's would be the same on every host.
     const res = host.exec([
       'sh',
       '-c',
@@ -225,6 +226,7 @@ describe('enrolment without moving a private key', () => {
     ]);
     const caKey = /^([0-9a-f]{64})/.exec(ca.stdout)?.[1];
     assert.ok(caKey, show(ca));
+    console.log(`CA public key SHA-256 (admin machine): ${caKey}`);
     for (const host of [a, b]) {
       const keys = privateKeysOn(host);
       assert.ok(!keys.some((k) => k.publicKey === caKey), `${host.name} holds the CA key`);
@@ -234,7 +236,9 @@ describe('enrolment without moving a private key', () => {
         tlsKeys.map((k) => k.path),
         ['/etc/docker/tls/key.pem'],
       );
-      assert.equal(tlsKeys[0]?.publicKey, servedKey(host.ipv4));
+      const served = servedKey(host.ipv4);
+      console.log(`${host.name}: served certificate's public key SHA-256: ${served}`);
+      assert.equal(tlsKeys[0]?.publicKey, served);
       const audit = host.dockward(['audit', '--include', 'ca-key-on-host']);
       assert.match(audit.stdout, /pass.*ca-key-on-host|ca-key-on-host.*pass/i, show(audit));
     }
