@@ -22,6 +22,8 @@ describe('enrolment without moving a private key', () => {
   let dockerConfig = '';
   let knownHosts = '';
   let identity = '';
+  /** bravo's SSH host key line, kept out of known_hosts until the refusal was shown. */
+  let bravoHostKey = '';
 
   before(async () => {
     lab = await Lab.start([
@@ -128,6 +130,7 @@ describe('enrolment without moving a private key', () => {
       assert.equal(auth.code, 0, show(auth));
       if (host === a)
         writeFileSync(knownHosts, `${a.ipv4} ${hostKeyLine.split(' ').slice(0, 2).join(' ')}\n`);
+      else bravoHostKey = `${b.ipv4} ${hostKeyLine.split(' ').slice(0, 2).join(' ')}\n`;
     }
   });
 
@@ -147,6 +150,30 @@ describe('enrolment without moving a private key', () => {
     assert.match(res.stderr, /DW_E_SSH_HOST_KEY/);
     assert.match(res.stderr, /ssh-keyscan/);
     assert.equal(b.exec(['test', '-e', '/etc/docker/tls/request-key.pem']).code, 1);
+  });
+
+  it('says clearly when dockward is not installed on the host, and changes nothing there', () => {
+    const kh = join(work, 'known_hosts.bravo');
+    writeFileSync(kh, bravoHostKey);
+    assert.equal(b.exec(['mv', '/usr/local/bin/dockward', '/usr/local/bin/dockward.away']).code, 0);
+    try {
+      const res = admin([
+        'hosts',
+        'provision',
+        'bravo',
+        '--ssh',
+        `root@${b.ipv4}`,
+        '--known-hosts',
+        kh,
+        '--identity',
+        identity,
+      ]);
+      assert.equal(res.code, 1, show(res));
+      assert.match(res.stderr, /dockward is not installed on 198\.18\.0\.22 \[DW_E_DEPENDENCY\]/);
+      assert.equal(b.exec(['test', '-e', '/etc/docker/tls/request-key.pem']).code, 1);
+    } finally {
+      b.exec(['mv', '/usr/local/bin/dockward.away', '/usr/local/bin/dockward']);
+    }
   });
 
   it('provisions host alpha over ssh; docker --context alpha info works from the admin namespace', () => {
