@@ -40,6 +40,11 @@ export const ERROR_CODES = {
   DW_E_LOCKED: { kind: 'conflict', summary: 'Another dockward process holds the state folder lock.' },
   DW_E_FILE: { kind: 'failed', summary: 'A file could not be read or written.' },
   DW_E_DEPENDENCY: { kind: 'failed', summary: 'A program dockward needs is not installed.' },
+  DW_E_SSH_HOST_KEY: {
+    kind: 'failed',
+    summary: "The host's SSH key is not in known_hosts (or differs from it): nothing was run there.",
+  },
+  DW_E_SSH: { kind: 'failed', summary: 'The SSH connection to a host failed, or a command run over it did.' },
   DW_E_UPSTREAM: {
     kind: 'upstream',
     summary: 'The Docker daemon or a remote endpoint failed or cannot be reached.',

@@ -100,6 +100,8 @@ export interface KeyFact {
   /** For client keys: readable by group or others. */
   mode?: number;
   role: 'tlskey' | 'ca-key' | 'client-key' | 'other';
+  /** A dockward state folder's CA key (pki/ca-key.pem), not a file next to dockerd's. */
+  inDockwardHome?: boolean;
 }
 
 /** A TCP port the daemon listens on, and what a loopback probe of it found. */

@@ -6,6 +6,7 @@ import { auditLogCommand } from './audit-log/index.js';
 import { bindIo } from './context.js';
 import { daemonCommand } from './daemon/index.js';
 import { gatewayCommand } from './gateway/index.js';
+import { hostCommand } from './host/index.js';
 import { hostsCommand } from './hosts/index.js';
 import { initCommand } from './init/index.js';
 import { monitorCommand } from './monitor/index.js';
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   program.addCommand(auditCommand());
   program.addCommand(auditLogCommand());
   program.addCommand(policyCommand());
+  program.addCommand(hostCommand());
   program.addCommand(hostsCommand());
   program.addCommand(monitorCommand());
   program.addCommand(consoleCommand());

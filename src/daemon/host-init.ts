@@ -355,7 +355,7 @@ async function auditSummary(host: string): Promise<string> {
  * Copies the server's ca.pem, cert.pem and key.pem into the TLS folder (0700), keeping a backup of
  * any file it replaces. Returns the files whose content changed (dockerd must restart to serve them).
  */
-async function installServerFiles(
+export async function installServerFiles(
   tlsDir: string,
   files: readonly InstalledFile[],
   progress: (line: string) => void,
@@ -408,7 +408,7 @@ export function externalAddresses(
 }
 
 /** Connects to the listener on the local address and each external address and compares the served certificate's SHA-256 fingerprint with the installed one. */
-async function verifyServedCertificate(
+export async function verifyServedCertificate(
   certPem: string,
   listen: { address: string; port: number },
   sans: readonly string[],

@@ -32,6 +32,8 @@ export const CertRecordSchema = z.object({
   /** `current` is the one in `issued/<name>/`; `superseded` is history left by renew. */
   state: z.enum(['current', 'superseded']),
   renewedFrom: z.string().optional(),
+  /** Signed from a CSR (`pki sign`): the key lives on the host only, the PKI never had it. */
+  keyOnHost: z.boolean().optional(),
   revokedAt: isoDate.optional(),
   revocationReason: z.string().optional(),
 });

@@ -55,6 +55,15 @@ export async function renewCertificates(
         result.skipped.push({ name: c.name, reason: 'revoked' });
         return false;
       }
+      if (c.keyOnHost) {
+        // A new key would have to be made here and copied to the host: exactly what CSR enrolment avoids.
+        result.skipped.push({
+          name: c.name,
+          reason:
+            'its key is on the host: run `dockward host request` there and `dockward pki sign --replace`',
+        });
+        return false;
+      }
       if (options.withinMs !== undefined && Date.parse(c.notAfter) - now > options.withinMs) {
         result.skipped.push({
           name: c.name,

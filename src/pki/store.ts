@@ -136,3 +136,34 @@ export async function writeIssued(
 }
 
 export { writeIndex };
+
+/**
+ * Writes `issued/<name>/{ca,cert}.pem` for a certificate signed from a CSR: the PKI never had its
+ * key, so there is no key.pem (a key.pem left by an earlier issue is moved to the backup).
+ */
+export async function writeIssuedCertificate(
+  paths: StatePaths,
+  name: string,
+  pems: { ca: string; cert: string },
+  backupLabel: string,
+): Promise<IssuedFiles> {
+  const files = issuedFiles(paths, name);
+  await ensureDir(paths.issued, MODE_PRIVATE_DIR);
+  await ensureDir(files.dir, MODE_PRIVATE_DIR);
+  if (await pathExists(files.cert)) {
+    const backupDir = join(paths.backups, name, backupLabel);
+    await ensureDir(backupDir, MODE_PRIVATE_DIR);
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) {
+      const src = join(files.dir, f);
+      if (await pathExists(src)) {
+        await fs.copyFile(src, join(backupDir, f));
+        await fs.chmod(join(backupDir, f), f === 'key.pem' ? MODE_PRIVATE_FILE : MODE_PUBLIC_FILE);
+      }
+    }
+  }
+  // A key that no longer belongs to the current certificate must not sit beside it.
+  await fs.rm(files.key, { force: true });
+  await writeFileAtomic(files.cert, pems.cert, { mode: MODE_PUBLIC_FILE });
+  await writeFileAtomic(files.ca, pems.ca, { mode: MODE_PUBLIC_FILE });
+  return files;
+}

@@ -381,6 +381,27 @@ async function readTlsMaterial(
   }
   // Client keys of the docker CLI in each user's home (and root's).
   const homes = new Set(['/root', ...(ids?.users ?? []).slice(0, MAX_USERS).map((u) => u.home)]);
+  // A dockward state folder's CA key (~/.dockward/pki/ca-key.pem, or $DOCKWARD_HOME when auditing
+  // this machine's own root): whoever holds it mints client certificates this daemon accepts.
+  const dockwardHomes = [...homes]
+    .filter((h) => h.startsWith('/') && h !== '/')
+    .map((h) => posix.join(h, '.dockward'));
+  const envHome = process.env['DOCKWARD_HOME'];
+  if (envHome?.startsWith('/') && under('/') === '/') dockwardHomes.push(envHome);
+  for (const dir of new Set(dockwardHomes)) {
+    const hostPath = posix.join(dir, 'pki/ca-key.pem');
+    if (keys.some((k) => k.path === hostPath)) continue;
+    const { text } = await readText(under(hostPath));
+    if (text === undefined || !looksLikePrivateKey(text)) continue;
+    const mode = await modeOf(under(hostPath));
+    keys.push({
+      path: hostPath,
+      isCaKey: true,
+      role: 'ca-key',
+      inDockwardHome: true,
+      ...(mode !== undefined ? { mode } : {}),
+    });
+  }
   for (const home of homes) {
     if (!home.startsWith('/') || home === '/') continue;
     for (const hostPath of await clientKeyPaths(under, home)) {

@@ -1,6 +1,7 @@
 /** Private keys on the host that should not be there, or not readable by others. */
 import type { AuditRule } from '../model.js';
-import { fail, octal, pass, factValue } from './rule-support.js';
+import { tlsMode } from '../../daemon/effective-config.js';
+import { factValue, fail, maybe, octal, pass, tcpEndpoints } from './rule-support.js';
 
 export const caKeyOnHost: AuditRule = {
   id: 'ca-key-on-host',
@@ -13,14 +14,25 @@ export const caKeyOnHost: AuditRule = {
     'Move the CA key off this host (keep it where dockward pki runs, passphrase-protected); the daemon needs only ca.pem, cert.pem and key.pem',
   needs: ['keys'],
   check(facts) {
-    const keys = factValue(facts.keys).filter((k) => k.isCaKey);
+    const all = factValue(facts.keys).filter((k) => k.isCaKey);
+    // A dockward home with its CA is normal on the admin machine; it is a finding on a host whose
+    // dockerd serves TLS, where it lets anyone with root there mint certificates for every host.
+    const config = maybe(facts.config);
+    const tlsServed = config !== undefined && tcpEndpoints(facts).length > 0 && tlsMode(config).tls;
+    const keys = all.filter((k) => !k.inDockwardHome || tlsServed);
+    const homes = all.filter((k) => k.inDockwardHome && !tlsServed);
     return keys.length > 0
       ? fail(
           keys.map(
-            (k) => `${k.path} is a CA private key${k.mode !== undefined ? ` (mode ${octal(k.mode)})` : ''}`,
+            (k) =>
+              `${k.path} is a CA private key${k.inDockwardHome ? ' (a dockward home) on a host whose dockerd serves TLS' : ''}${k.mode !== undefined ? ` (mode ${octal(k.mode)})` : ''}`,
           ),
         )
-      : pass('no CA private key in /etc/docker or next to the server certificate');
+      : pass(
+          homes.length > 0
+            ? `${homes.map((k) => k.path).join(', ')}: a dockward CA on a host whose dockerd serves no TLS (the admin machine)`
+            : 'no CA private key in /etc/docker, next to the server certificate or in a dockward home',
+        );
   },
 };
 

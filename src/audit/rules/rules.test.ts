@@ -323,6 +323,31 @@ describe('key and group rules', () => {
     assert.equal(f.remediation, 'chmod 600 /home/bob/.docker/key.pem');
   });
 
+  it("fails a dockward home's CA key only where dockerd serves TLS (the admin machine may keep its CA)", () => {
+    const keys = ok([
+      {
+        path: '/root/.dockward/pki/ca-key.pem',
+        isCaKey: true,
+        role: 'ca-key' as const,
+        inDockwardHome: true,
+        mode: 0o600,
+      },
+    ]);
+    const tls = effective({
+      hosts: ['unix:///var/run/docker.sock', 'tcp://0.0.0.0:2376'],
+      tlsverify: true,
+      tlscacert: '/etc/docker/tls/ca.pem',
+      tlscert: '/etc/docker/tls/cert.pem',
+      tlskey: '/etc/docker/tls/key.pem',
+    });
+    const onTlsHost = finding(factsWith({ keys, config: ok(tls) }), 'ca-key-on-host');
+    assert.equal(onTlsHost.status, 'fail');
+    assert.match(onTlsHost.evidence[0]!, /\/root\/\.dockward\/pki\/ca-key\.pem .*dockward home.*serves TLS/);
+    const local = finding(factsWith({ keys, config: ok(effective({})) }), 'ca-key-on-host');
+    assert.equal(local.status, 'pass');
+    assert.match(local.evidence[0]!, /serves no TLS/);
+  });
+
   it('lists docker group members as effectively root', () => {
     const f = finding(
       factsWith({ dockerGroup: ok({ group: 'docker', members: ['alice', 'bob'] }) }),

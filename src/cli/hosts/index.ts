@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { colorAllowed } from '../../log.js';
 import { contextOf } from '../context.js';
-import { DEFAULT_FAIL_ON, listOf, parseDaysOption, positiveInt, windowOf } from '../options.js';
+import { collect, DEFAULT_FAIL_ON, listOf, parseDaysOption, positiveInt, windowOf } from '../options.js';
 import { type HostsAddOptions, hostsAdd, renderHostsAdd } from './add.js';
 import {
   type HostsAuditOptions,
@@ -14,6 +14,7 @@ import { type HostsBundleOptions, hostsBundle, renderHostsBundle } from './bundl
 import { hostsContext, renderHostsContext } from './context.js';
 import { type HostsEnvOptions, hostsEnv, hostsEnvData, renderHostsEnv } from './env.js';
 import { hostsList, renderHostsList } from './list.js';
+import { type HostsProvisionOptions, hostsProvision, renderHostsProvision } from './provision.js';
 import { hostsRemove, renderHostsRemove } from './remove.js';
 import { hostsRename, renderHostsRename } from './rename.js';
 import { type HostsRenewOptions, hostsRenew, renderHostsRenew, renewFailure } from './renew.js';
@@ -46,6 +47,36 @@ export function hostsCommand(): Command {
     .action(async (name: string, opts: Omit<HostsAddOptions, 'name'>, cmd: Command) => {
       const ctx = contextOf(cmd);
       ctx.out.result(await hostsAdd(ctx, { name, ...opts }), renderHostsAdd);
+    });
+
+  hosts
+    .command('provision <name>')
+    .description(
+      'Enrol a host over SSH: key and CSR made on the host, signed here, certificate installed and remote-tls applied there, verified over TLS, added with a client certificate and docker context.',
+    )
+    .requiredOption(
+      '--ssh <user@host>',
+      'where to ssh (root, or a user that may restart dockerd); its address becomes a SAN',
+    )
+    .option('--san <san>', 'more DNS:host or IP:addr for the server certificate, repeatable', collect)
+    .option(
+      '--role <role>',
+      'OU of the client certificate host-NAME (readonly | operator | admin, or a role of --policy FILE)',
+    )
+    .option('--policy <file>', 'a policy file whose roles --role may name')
+    .option('--force', 'issue even when --role names no known role (prints a warning)')
+    .option(
+      '--known-hosts <file>',
+      "the known_hosts file the host's SSH key is checked against (default: ssh's own)",
+    )
+    .option('--identity <file>', "the SSH private key to log in with (default: ssh's own)")
+    .option('--ssh-port <n>', 'SSH port', positiveInt('--ssh-port'))
+    .option('--port <n>', "dockerd's TLS port on the host", positiveInt('--port'), 2376)
+    .option('--days <n>', 'validity of the server certificate in days', parseDaysOption)
+    .option('--timeout <ms>', 'connection timeout for the TLS verification', positiveInt('--timeout'), 10000)
+    .action(async (name: string, opts: Omit<HostsProvisionOptions, 'name'>, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      ctx.out.result(await hostsProvision(ctx, { name, ...opts }), renderHostsProvision);
     });
 
   hosts

@@ -9,6 +9,7 @@ import { pkiIssue, renderPkiIssue } from './issue.js';
 import { pkiList, renderPkiList } from './list.js';
 import { pkiRenew, renderPkiRenew } from './renew.js';
 import { pkiRevoke, renderPkiRevoke } from './revoke.js';
+import { type PkiSignOptions, pkiSign, renderPkiSign } from './sign.js';
 
 const KEY_TYPES = 'ecdsa-p256 | rsa-2048 | rsa-4096';
 
@@ -72,6 +73,23 @@ export function pkiCommand(): Command {
         ctx.out.result(await pkiIssue(ctx, { kind: 'client', name, ...opts }), renderPkiIssue);
       },
     );
+
+  pki
+    .command('sign <csr>')
+    .description(
+      'Sign a server certificate request (from `dockward host request`): only certificates travel, the key stays on the host.',
+    )
+    .requiredOption(
+      '--out <file>',
+      'where the certificate goes; the CA certificate is written beside it as ca.pem',
+    )
+    .option('--name <name>', "name in the PKI (default: the request's CN)")
+    .option('--days <n>', 'validity in days', parseDaysOption, 365)
+    .option('--replace', 'sign in place of a current server certificate of that name (a new key on the host)')
+    .action(async (csr: string, opts: Omit<PkiSignOptions, 'csr'>, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      ctx.out.result(await pkiSign(ctx, { csr, ...opts }), renderPkiSign);
+    });
 
   pki
     .command('list')
