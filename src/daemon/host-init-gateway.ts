@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DockwardError } from '../errors.js';
 import { ensureCa } from '../pki/bootstrap.js';
 import { currentRecord } from '../pki/index-file.js';
@@ -149,6 +150,9 @@ export async function initGatewayHost(options: GatewayInitOptions): Promise<Gate
   for (const w of warnings) progress(`warning: ${w}`);
   const group = user ?? 'root';
   const tlsDir = join(io.root, GATEWAY_TLS_DIR);
+  // /etc/dockward itself must stay traversable (0755) for the service user: only the gateway's
+  // folder below it is closed to others.
+  await fs.mkdir(join(io.root, 'etc/dockward'), { recursive: true, mode: 0o755 });
   await fs.mkdir(tlsDir, { recursive: true, mode: 0o750 });
   await fs.chmod(tlsDir, 0o750);
   const serverDir = issuedFiles(paths, serverName).dir;
@@ -192,13 +196,20 @@ export async function initGatewayHost(options: GatewayInitOptions): Promise<Gate
     cert: await fs.readFile(join(adminDir, 'cert.pem'), 'utf8'),
     key: await fs.readFile(join(adminDir, 'key.pem'), 'utf8'),
   };
-  const tls = await verifyTlsAccess(dialAddress(listen.address), listen.port, adminTls, adminName);
+  // The service is active before it listens (node starts, opens the audit log, reads the TLS
+  // files): the check is retried for a while, and its last result counts.
+  let tls: VerifyCheck[] = [];
+  for (const deadline = Date.now() + 30_000; ; ) {
+    tls = await verifyTlsAccess(dialAddress(listen.address), listen.port, adminTls, adminName);
+    if (tls.every((c) => c.ok) || Date.now() > deadline) break;
+    await sleep(1_000);
+  }
   const failed = tls.filter((c) => !c.ok);
   if (failed.length > 0) {
     throw new DockwardError(
       'DW_E_UPSTREAM',
       `the gateway runs but the TLS check failed: ${failed.map((c) => `${c.what}: ${c.actual}`).join('; ')}`,
-      { hint: 'See dockward service status gateway.' },
+      { hint: 'See dockward service status gateway (its journal says why).' },
     );
   }
   return {

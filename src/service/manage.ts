@@ -170,7 +170,7 @@ async function waitActive(unit: string, io: ServiceIo): Promise<ServiceStatus> {
   let status = await serviceStatus(unit, io);
   while (Date.now() < deadline) {
     if (status.active === 'active' && status.sub === 'running') {
-      await sleep(2_000);
+      await sleep(3_000);
       const again = await serviceStatus(unit, io);
       if (again.active === 'active' && again.restarts === status.restarts) return again;
       status = again;
