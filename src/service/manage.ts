@@ -3,6 +3,7 @@
  * replaces), systemctl and the journal. The unit's text is pure, in `unit.ts`.
  */
 import { constants, promises as fs } from 'node:fs';
+import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ProgramRunner, runProgram } from '../daemon/systemd-io.js';
@@ -157,8 +158,57 @@ export async function installService(
   await must(io.run, 'systemctl', ['enable', unit]);
   // restart, not start: a reinstall with new flags must take effect now.
   await must(io.run, 'systemctl', ['restart', unit]);
-  const status = await waitActive(unit, io);
+  let status = await waitActive(unit, io);
+  // Active is not listening yet: node starts, the workers fork, the TLS files are read. A gateway
+  // install is done when its port accepts connections.
+  const port = name === 'gateway' ? listenPort(args) : undefined;
+  if (port) {
+    if (!(await waitListening(port.host, port.port, 30_000))) {
+      status = await serviceStatus(unit, io);
+      throw new DockwardError(
+        'DW_E_UPSTREAM',
+        `${unit} is ${status.active} but nothing listens on ${port.host}:${port.port}`,
+        {
+          hint: `Its last log lines:\n${status.journal.join('\n')}`,
+        },
+      );
+    }
+    status = await serviceStatus(unit, io);
+  }
   return { unit, path, user: user ?? 'root', groups, exec, args: [...args], backup, status, warnings };
+}
+
+/** The address a gateway's `--listen` flag names (a wildcard is dialled on loopback); default 127.0.0.1:2376. */
+export function listenPort(args: readonly string[]): { host: string; port: number } | undefined {
+  let value = '127.0.0.1:2376';
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--listen' && args[i + 1] !== undefined) value = args[i + 1]!;
+    else if (args[i]!.startsWith('--listen=')) value = args[i]!.slice('--listen='.length);
+  }
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  if (!m) return undefined;
+  const host = m[1] ?? m[2] ?? '';
+  const dial = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return { host: dial, port: Number(m[3]) };
+}
+
+async function waitListening(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(500)) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host, port, timeout: 2_000 });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return true;
+  }
+  return false;
 }
 
 /**

@@ -153,6 +153,15 @@ describe('trusted IPs and dockward services on systemd hosts', () => {
         timeoutMs: 60_000,
       });
     }
+    /** docker info through the gateway, retried while the service starts (after a boot it comes up after docker.service). */
+    async function infoEventually(): Promise<CommandResult> {
+      let last = info();
+      for (let i = 0; i < 60 && last.code !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        last = info();
+      }
+      return last;
+    }
     function mainPid(): number {
       return Number(
         h2
@@ -219,14 +228,14 @@ describe('trusted IPs and dockward services on systemd hosts', () => {
 
     it('comes back after a reboot, and its audit log verifies', async (t) => {
       await h2.reboot();
-      const out = info();
-      assert.equal(out.code, 0, show(out));
+      const out = await infoEventually();
+      assert.equal(out.code, 0, `${show(out)}\n${h2.dockward(['service', 'status', 'gateway']).stdout}`);
       const verify = h2.dockward(['audit-log', 'verify', '/var/log/dockward/gateway.log']);
       assert.equal(verify.code, 0, show(verify));
       t.diagnostic(`after reboot: ${out.stdout.trim()}; audit-log verify: ${verify.stdout.trim()}`);
     });
 
-    it('service uninstall removes it; service install gateway -- FLAGS puts it back', (t) => {
+    it('service uninstall removes it; service install gateway -- FLAGS puts it back', async (t) => {
       const un = h2.dockward(['service', 'uninstall', 'gateway']);
       assert.equal(un.code, 0, show(un));
       assert.equal(h2.exec(['test', '-e', '/etc/systemd/system/dockward-gateway.service']).code, 1);
