@@ -33,6 +33,7 @@ export function defaultIo(progress: (line: string) => void = () => undefined): S
 }
 
 export interface InstallResult {
+  name: ServiceName;
   unit: string;
   path: string;
   user: string;
@@ -142,7 +143,8 @@ export async function installService(
   for (const dir of writable) {
     const created = await fs.mkdir(join(io.root, dir), { recursive: true, mode: 0o750 });
     if (created !== undefined && user) await must(io.run, 'chown', [`${user}:${user}`, join(io.root, dir)]);
-    else if (created === undefined && user) {
+    // StateDirectory=/LogsDirectory= hand their own folders to the user at every start.
+    else if (created === undefined && user && dir !== SERVICE_HOME && dir !== SERVICE_LOG_DIR) {
       warnings.push(
         `${dir} exists: make sure user ${user} may write there (ReadWritePaths= only lifts the sandbox)`,
       );
@@ -175,7 +177,7 @@ export async function installService(
     }
     status = await serviceStatus(unit, io);
   }
-  return { unit, path, user: user ?? 'root', groups, exec, args: [...args], backup, status, warnings };
+  return { name, unit, path, user: user ?? 'root', groups, exec, args: [...args], backup, status, warnings };
 }
 
 /** The address a gateway's `--listen` flag names (a wildcard is dialled on loopback); default 127.0.0.1:2376. */

@@ -104,7 +104,7 @@ describe('trusted IPs and dockward services on systemd hosts', () => {
       assert.match(tcp.stderr, /Connection refused/, show(tcp));
       const table = h1.exec(['nft', 'list', 'table', 'inet', 'dockward']);
       t.diagnostic(
-        `admin: docker info → ${admin.stdout.trim()}; stranger: ${stranger.stderr.trim().split('\n').pop()}`,
+        `admin: docker info → ${admin.stdout.trim()}; stranger: ${stranger.stderr.trim()}; stranger's own connect: ${tcp.stderr.trim()}`,
       );
       t.diagnostic(`nft list table inet dockward:\n${table.stdout}`);
     });
@@ -276,6 +276,51 @@ describe('trusted IPs and dockward services on systemd hosts', () => {
       assert.equal(verify.code, 0, show(verify));
       t.diagnostic(
         `service install:\n${inst.stdout}\nunit:\n${unit}\naudit-log verify: ${verify.stdout.trim()}`,
+      );
+    });
+
+    it('runs the monitor as a service that survives restart, kill -9 and a reboot', async (t) => {
+      const unit = 'dockward-monitor.service';
+      const inst = h2.dockward([
+        'service',
+        'install',
+        'monitor',
+        '--',
+        '--audit-log',
+        '/var/log/dockward/gateway.log',
+        '--docker',
+        'unix:///var/run/docker.sock',
+        '--sink',
+        'file:/var/lib/dockward/alerts.log',
+      ]);
+      assert.equal(inst.code, 0, show(inst));
+      const pid = (): number =>
+        Number(h2.exec(['systemctl', 'show', '--property=MainPID', '--value', unit]).stdout.trim());
+      const running = async (previous: number): Promise<number> => {
+        for (let i = 0; i < 60; i++) {
+          const now = pid();
+          if (now > 0 && now !== previous && h2.exec(['systemctl', 'is-active', unit]).code === 0) return now;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        throw new Error(h2.dockward(['service', 'status', 'monitor']).stdout);
+      };
+      const first = pid();
+      const user = h2.exec(['ps', '-o', 'user=', '-p', String(first)]).stdout.trim();
+      assert.equal(user, 'dockward');
+      assert.equal(h2.exec(['systemctl', 'restart', unit]).code, 0);
+      const second = await running(first);
+      assert.equal(h2.exec(['kill', '-9', String(second)]).code, 0);
+      const third = await running(second);
+      await h2.reboot();
+      const fourth = await running(0);
+      const status = h2.dockward(['service', 'status', 'monitor', '--lines', '5']);
+      assert.match(status.stdout, /dockward-monitor\.service: active \(running\), enabled/);
+      const verify = h2.dockward(['audit-log', 'verify', '/var/log/dockward/gateway.log']);
+      assert.equal(verify.code, 0, show(verify));
+      const un = h2.dockward(['service', 'uninstall', 'monitor']);
+      assert.equal(un.code, 0, show(un));
+      t.diagnostic(
+        `monitor as ${user}: pid ${first} → restart ${second} → kill -9 → ${third} → reboot ${fourth}\n${status.stdout}\naudit-log verify after it all: ${verify.stdout.split('\n')[0]}\n${un.stdout}`,
       );
     });
   });

@@ -23,7 +23,7 @@ export function install(
 export function renderInstall(r: InstallResult): string {
   return [
     `installed ${r.unit} (${r.path})`,
-    `  runs       ${r.exec} ${r.args.join(' ')}`,
+    `  runs       ${[r.exec, r.name, ...r.args].join(' ')}`,
     `  as         ${r.user}${r.groups.length > 0 ? ` (groups ${r.groups.join(', ')})` : ''}`,
     ...r.warnings.map((w) => `  warning    ${w}`),
     '',
