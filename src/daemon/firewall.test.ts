@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCidr, parseRuleset, renderFirewallUnit, renderRuleset } from './firewall.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  applyFirewall,
+  FIREWALL_FILE,
+  FIREWALL_UNIT_FILE,
+  parseCidr,
+  parseRuleset,
+  renderFirewallUnit,
+  renderRuleset,
+  restoreFirewall,
+} from './firewall.js';
+import type { ProgramRunner } from './systemd-io.js';
 
 describe('firewall ruleset', () => {
   it('reads a bare address as a single host and keeps a prefix', () => {
@@ -48,5 +61,69 @@ describe('firewall ruleset', () => {
     assert.match(unit, /^ExecStart=\/usr\/sbin\/nft -f \/etc\/dockward\/firewall\.nft$/m);
     assert.match(unit, /^Type=oneshot$/m);
     assert.match(unit, /^WantedBy=sysinit\.target$/m);
+  });
+});
+
+describe('applying the firewall', () => {
+  /** A runner that records each call and fails the calls `fails` picks. */
+  function recorder(fails: (program: string, args: readonly string[]) => boolean = () => false) {
+    const calls: string[] = [];
+    const run: ProgramRunner = async (program, args) => {
+      calls.push(`${program} ${args.join(' ')}`);
+      return fails(program, args)
+        ? { code: 1, stdout: '', stderr: 'refused' }
+        : { code: 0, stdout: '', stderr: '' };
+    };
+    return { calls, run };
+  }
+
+  it('checks, loads and enables; restoring removes the table, the file and the unit it added', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dw-fw-'));
+    try {
+      const { calls, run } = recorder();
+      const applied = await applyFirewall(2376, [parseCidr('198.18.0.2')], { root, run });
+      assert.match(readFileSync(join(root, FIREWALL_FILE), 'utf8'), /ip saddr \{ 198\.18\.0\.2\/32 \}/);
+      assert.ok(existsSync(join(root, FIREWALL_UNIT_FILE)));
+      assert.deepEqual(
+        calls.map((c) => c.replace(root, 'ROOT')),
+        [
+          `nft -c -f ROOT/${FIREWALL_FILE}.check`,
+          `nft -f ROOT/${FIREWALL_FILE}`,
+          'systemctl daemon-reload',
+          'systemctl enable dockward-firewall.service',
+        ],
+      );
+      calls.length = 0;
+      await restoreFirewall(applied, { run });
+      assert.ok(!existsSync(join(root, FIREWALL_FILE)));
+      assert.ok(!existsSync(join(root, FIREWALL_UNIT_FILE)));
+      assert.ok(calls.includes('nft delete table inet dockward'));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('puts the previous ruleset back when nft -f refuses the new one', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dw-fw-'));
+    try {
+      await applyFirewall(2376, [parseCidr('10.0.0.1')], { root, run: recorder().run });
+      const { calls, run } = recorder((p, a) => p === 'nft' && a[0] === '-f' && calls.length === 2);
+      await assert.rejects(applyFirewall(2376, [parseCidr('10.0.0.2')], { root, run }), /nft -f failed/);
+      assert.match(readFileSync(join(root, FIREWALL_FILE), 'utf8'), /10\.0\.0\.1\/32/);
+      assert.ok(existsSync(join(root, FIREWALL_UNIT_FILE)), 'the unit that was there stays');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('writes nothing when nft -c refuses the ruleset', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dw-fw-'));
+    try {
+      const { run } = recorder((p, a) => p === 'nft' && a[0] === '-c');
+      await assert.rejects(applyFirewall(2376, [parseCidr('10.0.0.1')], { root, run }), /nft -c/);
+      assert.ok(!existsSync(join(root, FIREWALL_FILE)));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

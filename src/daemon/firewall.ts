@@ -13,7 +13,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DockwardError } from '../errors.js';
 import { backupFile, ensureDir, writeFileAtomic } from '../store/atomic-write.js';
 import { type ProgramRunner, runProgram } from './systemd-io.js';
@@ -184,6 +184,7 @@ export async function applyFirewall(
     await fs.rm(tmp, { force: true });
   }
   await writeFileAtomic(file, text, { mode: 0o600 });
+  await ensureDir(dirname(unitFile), 0o755);
   await writeFileAtomic(unitFile, renderFirewallUnit(), { mode: 0o644 });
   const applied = { root, previousRuleset, previousUnit, backup };
   try {

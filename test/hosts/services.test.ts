@@ -206,6 +206,46 @@ describe('trusted IPs and dockward services on systemd hosts', () => {
       t.diagnostic(`docker info through the gateway: ${out.stdout.trim()}; gateway runs as ${user}`);
     });
 
+    it('refuses a revoked client certificate once the new CRL is installed and the gateway reloaded', (t) => {
+      const issued = h2.dockward(['pki', 'issue', 'client', 'ops', '--ou', 'operator']);
+      assert.equal(issued.code, 0, show(issued));
+      const dir = join(work, 'ops');
+      mkdirSync(dir, { recursive: true });
+      const from = join(h2.root, 'root/.dockward/pki/issued/ops');
+      for (const f of ['ca.pem', 'cert.pem', 'key.pem']) copyFileSync(join(from, f), join(dir, f));
+      chmodSync(join(dir, 'key.pem'), 0o600);
+      const version = () =>
+        lab.admin(dockerArgs(dir, h2, ['version', '--format', '{{.Server.Version}}']), {
+          env: dockerEnv(),
+          timeoutMs: 60_000,
+        });
+      const before = version();
+      assert.equal(before.code, 0, show(before));
+      assert.equal(h2.dockward(['pki', 'revoke', 'ops']).code, 0);
+      // What docs/daemon.md says to do after a revocation in gateway mode.
+      const install = h2.exec([
+        'install',
+        '-m',
+        '0444',
+        '-g',
+        'dockward',
+        '/root/.dockward/pki/crl.pem',
+        '/etc/dockward/gateway/crl.pem',
+      ]);
+      assert.equal(install.code, 0, show(install));
+      assert.equal(h2.exec(['systemctl', 'reload', 'dockward-gateway.service']).code, 0);
+      let after = version();
+      for (let i = 0; i < 20 && after.code === 0; i++) {
+        h2.exec(['sleep', '0.5']);
+        after = version();
+      }
+      assert.notEqual(after.code, 0, show(after));
+      assert.equal(info().code, 0, 'the admin certificate still works');
+      t.diagnostic(
+        `ops before revoke: ${before.stdout.trim()}; after revoke + reload: ${after.stderr.trim()}`,
+      );
+    });
+
     it('service status shows the state and the journal', (t) => {
       const res = h2.dockward(['service', 'status', 'gateway']);
       assert.equal(res.code, 0, show(res));
