@@ -14,6 +14,7 @@ import {
   type TlsFiles,
 } from './collect/engine.js';
 import { collectFilesystemFacts } from './collect/filesystem.js';
+import { collectFirewall } from './collect/firewall.js';
 import { applyProbe, collectListeners, probeOnce } from './collect/listeners.js';
 import { findDockerdForSocket } from './collect/process.js';
 import { runRules, selectRules, summarize } from './engine.js';
@@ -92,6 +93,7 @@ export async function collectFacts(target: AuditTarget, options: AuditOptions = 
       now,
       ...files,
       listeners,
+      firewall: await collectFirewall({ root: target.root, live: false }),
       engine: notHere(`--root ${target.root} is an offline tree: no daemon to ask`),
     };
   }
@@ -116,6 +118,7 @@ export async function collectFacts(target: AuditTarget, options: AuditOptions = 
       certs: notHere(why),
       keys: notHere(why),
       dockerGroup: notHere(why),
+      firewall: notHere(why),
       listeners,
       engine: engineFact,
     };
@@ -137,10 +140,11 @@ export async function collectFacts(target: AuditTarget, options: AuditOptions = 
       probe: true,
       ...(options.timeoutMs !== undefined ? { timeoutMs: Math.min(options.timeoutMs, 2_000) } : {}),
     });
-    return { files, listeners };
+    const firewall = await collectFirewall({ live: true });
+    return { files, listeners, firewall };
   })();
-  const [engineFact, { files, listeners }] = await Promise.all([engine, local]);
-  return { target, now, ...files, listeners, engine: engineFact };
+  const [engineFact, { files, listeners, firewall }] = await Promise.all([engine, local]);
+  return { target, now, ...files, listeners, firewall, engine: engineFact };
 }
 
 /** The remote daemon's own address, probed for plain HTTP and for TLS without a client certificate. */

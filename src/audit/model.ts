@@ -163,6 +163,15 @@ export interface AuditFacts {
   engine: Fact<EngineFact>;
   /** Members of the group owning the docker socket (effectively root). */
   dockerGroup: Fact<{ group: string; members: string[] }>;
+  /** dockward's nftables table (`init --allow`); absent where the host cannot be seen. */
+  firewall: Fact<FirewallFact>;
+}
+
+/** What restricts the daemon's tcp port: dockward's own nftables table, if any. */
+export interface FirewallFact {
+  /** `nft list table inet dockward`, or the ruleset file of an offline tree. */
+  source: string;
+  table: { port: number; allow: string[]; rejectsOthers: boolean } | undefined;
 }
 
 export type FactName = Exclude<keyof AuditFacts, 'target' | 'now'>;

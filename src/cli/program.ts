@@ -15,6 +15,7 @@ import { pkiCommand } from './pki/index.js';
 import { policyCommand } from './policy/index.js';
 import { upCommand } from './up/index.js';
 import { consoleCommand } from './console/index.js';
+import { serviceCommand } from './service/index.js';
 
 /** Declares the command tree; each group lives in src/cli/<group>/, one file per subcommand. */
 export function buildProgram(io: CliIo = processIo): Command {
@@ -43,6 +44,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   program.addCommand(hostsCommand());
   program.addCommand(monitorCommand());
   program.addCommand(consoleCommand());
+  program.addCommand(serviceCommand());
   // Exit codes and error output are decided in one place (src/index.ts), so commander must throw.
   const override = (cmd: Command) => {
     cmd.exitOverride();

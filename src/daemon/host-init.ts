@@ -27,6 +27,7 @@ import { DEFAULT_CONFIG_FILE } from './effective-config.js';
 import { DEFAULT_CERT_DIR } from './profiles.js';
 import { detectRestartMode, type RestartMode } from './restart.js';
 import type { ProgramRunner } from './systemd-io.js';
+import { applyFirewall, parseCidr, restoreFirewall } from './firewall.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:2376';
 const CERT_FILE_NAME = 'cert.pem';
@@ -52,6 +53,8 @@ export interface InitOptions {
   dryRun?: boolean;
   progress?: (line: string) => void;
   run?: ProgramRunner;
+  /** `--allow`: sources allowed to the TLS port (nftables table inet dockward); none = no firewall. */
+  allow?: readonly string[];
 }
 
 /** A file init installs for dockerd. */
@@ -77,6 +80,8 @@ export interface InitPlan {
   dropIn: { fileName: string; content: string } | undefined;
   warnings: string[];
   connect: ConnectInstructions;
+  /** The sources `--allow` lets reach the TLS port (empty: init leaves the firewall alone). */
+  allow: string[];
 }
 
 export interface ConnectInstructions {
@@ -133,7 +138,7 @@ export function defaultSans(
   return dedupeSans(sans);
 }
 
-function dedupeSans(sans: readonly string[]): string[] {
+export function dedupeSans(sans: readonly string[]): string[] {
   return [...new Set(parseSans(sans).map(formatSan))];
 }
 
@@ -172,6 +177,8 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
   const progress = options.progress ?? (() => undefined);
   const host = osHostname();
   const listen = parseListen(options.listen ?? DEFAULT_LISTEN);
+  // Checked before anything changes: a typo in --allow must not leave a half-secured host.
+  const allow = (options.allow ?? []).map(parseCidr);
   const wanted = [...(options.sans ?? defaultSans(host)), 'IP:127.0.0.1'];
   // init dials the listener itself: its address must be in the certificate.
   if (listen.address !== '0.0.0.0' && listen.address !== '::') wanted.push(`IP:${listen.address}`);
@@ -224,7 +231,10 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
   };
 
   // What the plan says in a dry run and after the real run alike.
-  const planBase: Pick<InitPlan, 'hostname' | 'listen' | 'sans' | 'server' | 'admin' | 'tlsDir' | 'files'> = {
+  const planBase: Pick<
+    InitPlan,
+    'hostname' | 'listen' | 'sans' | 'server' | 'admin' | 'tlsDir' | 'files' | 'allow'
+  > = {
     hostname: host,
     listen,
     sans,
@@ -232,6 +242,7 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
     admin: { name: adminName, action: adminAction },
     tlsDir,
     files,
+    allow: allow.map((c) => c.text),
   };
 
   if (options.dryRun) {
@@ -307,15 +318,33 @@ export async function initHost(options: InitOptions): Promise<InitResult> {
     tls.push(...(await verifyServedCertificate(servedPem, listen, sans)));
     return tls;
   };
-  const apply = await applyDaemonConfig({
-    ...applyBase,
-    restart: options.restart ?? 'auto',
-    ...(replaced.length > 0
-      ? { restartReason: `${replaced.join(', ')} changed (dockerd reads them only at start)` }
-      : {}),
-    verify,
-    progress,
-  });
+  // The firewall goes first and is put back if the daemon apply fails: the two change together.
+  const firewall =
+    allow.length > 0
+      ? await applyFirewall(listen.port, allow, {
+          ...(options.root !== undefined ? { root: options.root } : {}),
+          ...(options.run ? { run: options.run } : {}),
+          progress,
+        })
+      : undefined;
+  let apply: ApplyResult;
+  try {
+    apply = await applyDaemonConfig({
+      ...applyBase,
+      restart: options.restart ?? 'auto',
+      ...(replaced.length > 0
+        ? { restartReason: `${replaced.join(', ')} changed (dockerd reads them only at start)` }
+        : {}),
+      verify,
+      progress,
+    });
+  } catch (err) {
+    if (firewall) {
+      await restoreFirewall(firewall, options.run ? { run: options.run } : {});
+      progress('firewall: put back as it was (the daemon configuration was rolled back)');
+    }
+    throw err;
+  }
   if (!apply.changed) await verify();
   const failed = tls.filter((c) => !c.ok);
   if (failed.length > 0) {
@@ -433,7 +462,7 @@ export async function verifyServedCertificate(
 }
 
 /** `/_ping` and `/version` over TLS with the admin certificate, and a refusal without one. */
-async function verifyTlsAccess(
+export async function verifyTlsAccess(
   address: string,
   port: number,
   tls: { ca: string; cert: string; key: string },

@@ -205,8 +205,16 @@ function resolve(line: DocLine, nodes: Map<string, HelpNode>): Resolved {
     }
     return opts;
   };
+  let lastWord: string | undefined;
   for (let i = 0; i < line.tokens.length; i++) {
     const token = line.tokens[i]!;
+    // `service install gateway -- FLAGS`: the flags after `--` are passed through to
+    // `dockward gateway`, so they are checked against that command's --help.
+    if (token === '--' && leaf && lastWord !== undefined && nodes.has(lastWord)) {
+      const inner = resolve({ ...line, tokens: [lastWord, ...line.tokens.slice(i + 1)] }, nodes);
+      problems.push(...inner.problems);
+      break;
+    }
     const opt = optionName(token);
     if (opt !== undefined) {
       options.push(opt);
@@ -215,8 +223,11 @@ function resolve(line: DocLine, nodes: Map<string, HelpNode>): Resolved {
       if (takesValue && !token.includes('=') && !/[\])]$/.test(token)) i++;
       continue;
     }
-    if (leaf) continue;
     const word = token.replace(/^[[(]+|[\])]+$/g, '');
+    if (leaf) {
+      lastWord = word;
+      continue;
+    }
     // `dockward ...` in prose stands for any command.
     if (word === '...' || word === '…') {
       leaf = true;
@@ -225,6 +236,7 @@ function resolve(line: DocLine, nodes: Map<string, HelpNode>): Resolved {
     const node = nodes.get(paths[0]!.join(' '))!;
     if (node.subcommands.length === 0) {
       leaf = true; // arguments from here on
+      lastWord = word;
       continue;
     }
     const names = word.split('|');

@@ -608,6 +608,47 @@ export class Lab {
     }
   }
 
+  /**
+   * One more client namespace on the lab network (named like the rest, so cleanup removes it), for
+   * tests that need a second source address next to the admin's, e.g. a firewall that allows only one.
+   */
+  addClient(name: string, octet: number): { ns: string; ipv4: string } {
+    const ns = `${this.tag}${name}`;
+    must('ip', ['netns', 'add', ns]);
+    must('ip', [
+      '-n',
+      this.bridgeNs,
+      'link',
+      'add',
+      `c${octet}`,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      ns,
+    ]);
+    must('ip', ['-n', this.bridgeNs, 'link', 'set', `c${octet}`, 'master', 'br0', 'up']);
+    must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    must('ip', ['-n', ns, 'addr', 'add', `${SUBNET4}.${octet}/24`, 'dev', 'eth0']);
+    must('ip', ['-n', ns, 'addr', 'add', `${SUBNET6}:${octet}/64`, 'dev', 'eth0', 'nodad']);
+    must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    return { ns, ipv4: `${SUBNET4}.${octet}` };
+  }
+
+  /** Runs a program in a namespace made by addClient. */
+  client(
+    name: string,
+    argv: readonly string[],
+    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  ): CommandResult {
+    return run('nsenter', [`--net=/run/netns/${this.tag}${name}`, '--', ...argv], {
+      env: { ...process.env, ...options.env },
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
+  }
+
   /** Runs a program in the admin namespace (the machine's own binaries: docker CLI, openssl, node). */
   admin(
     argv: readonly string[],

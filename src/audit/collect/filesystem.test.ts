@@ -47,6 +47,7 @@ async function audit(root: string, now = NOW): Promise<{ facts: AuditFacts; repo
     ...fsFacts,
     listeners: { state: 'missing', reason: 'offline tree: nothing to probe' },
     engine: { state: 'missing', reason: 'offline tree: no daemon' },
+    firewall: { state: 'missing', reason: 'offline tree: firewall not read here' },
   };
   return { facts, report: runRules(facts) };
 }

@@ -45,6 +45,7 @@ import {
 } from './daemon-runtime.js';
 import { dockerGroupMembers } from './docker-group.js';
 import { tcpWithoutTls, tlsAuth, tlsWithoutVerify } from './listeners.js';
+import { tlsPortRestricted } from './firewall.js';
 
 export const ALL_RULES: readonly AuditRule[] = [
   // CIS section 2, in benchmark order.
@@ -79,6 +80,7 @@ export const ALL_RULES: readonly AuditRule[] = [
   // Listeners as probed.
   tcpWithoutTls,
   tlsWithoutVerify,
+  tlsPortRestricted,
   // CIS section 5 and beyond, over every container.
   containerCapabilities,
   containerPrivileged,

@@ -40,6 +40,7 @@ export function factsWith(overrides: Partial<AuditFacts> = {}): AuditFacts {
     listeners: missing(),
     engine: missing(),
     dockerGroup: missing(),
+    firewall: missing(),
     ...overrides,
   };
 }

@@ -18,6 +18,11 @@ export function initCommand(): Command {
       collect,
     )
     .option('--name <name>', 'name of the server certificate in the PKI (default: the host name)')
+    .option(
+      '--mode <mode>',
+      'native: dockerd serves TLS itself; gateway: dockerd keeps its unix socket and dockward gateway runs as a service on the TLS port (enforces the CRL)',
+      'native',
+    )
     .option('--dry-run', 'print the plan and change nothing')
     .option('--tls-dir <dir>', "where dockerd's ca.pem, cert.pem and key.pem go", DEFAULT_CERT_DIR)
     .option('--config <path>', 'the daemon.json dockerd reads', '/etc/docker/daemon.json')
@@ -30,6 +35,11 @@ export function initCommand(): Command {
       `process mode: where the restarted dockerd's output goes (default ${DEFAULT_PROCESS_LOG})`,
     )
     .option('--root <dir>', 'root folder the systemd units are read from', '/')
+    .option(
+      '--allow <cidr>',
+      "only these sources reach the TLS port (repeatable; native: an nftables table of dockward loaded at boot; gateway: the gateway's --allow; loopback always allowed)",
+      collect,
+    )
     .option('--timeout <seconds>', 'how long dockerd may take to answer after the restart', secondsOf, 90)
     .action(async (opts: InitOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
