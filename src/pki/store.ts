@@ -104,16 +104,8 @@ export function issuedFiles(paths: StatePaths, name: string): IssuedFiles {
   return { dir, ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
 }
 
-/**
- * Writes `issued/<name>/{ca,cert,key}.pem` (the DOCKER_CERT_PATH layout). Files that exist are
- * first copied to `backups/<name>/` so a renew never loses the previous key.
- */
-export async function writeIssued(
-  paths: StatePaths,
-  name: string,
-  pems: { ca: string; cert: string; key: string },
-  backupLabel: string,
-): Promise<IssuedFiles> {
+/** Creates `issued/<name>/` and backs up what a previous issue left there (keys stay 0600). */
+async function prepareIssuedDir(paths: StatePaths, name: string, backupLabel: string): Promise<IssuedFiles> {
   const files = issuedFiles(paths, name);
   await ensureDir(paths.issued, MODE_PRIVATE_DIR);
   await ensureDir(files.dir, MODE_PRIVATE_DIR);
@@ -128,6 +120,20 @@ export async function writeIssued(
       }
     }
   }
+  return files;
+}
+
+/**
+ * Writes `issued/<name>/{ca,cert,key}.pem` (the DOCKER_CERT_PATH layout). Files that exist are
+ * first copied to `backups/<name>/` so a renew never loses the previous key.
+ */
+export async function writeIssued(
+  paths: StatePaths,
+  name: string,
+  pems: { ca: string; cert: string; key: string },
+  backupLabel: string,
+): Promise<IssuedFiles> {
+  const files = await prepareIssuedDir(paths, name, backupLabel);
   // Key first: a cert.pem never points at a key that is not there yet.
   await writeFileAtomic(files.key, pems.key, { mode: MODE_PRIVATE_FILE });
   await writeFileAtomic(files.cert, pems.cert, { mode: MODE_PUBLIC_FILE });
@@ -147,20 +153,7 @@ export async function writeIssuedCertificate(
   pems: { ca: string; cert: string },
   backupLabel: string,
 ): Promise<IssuedFiles> {
-  const files = issuedFiles(paths, name);
-  await ensureDir(paths.issued, MODE_PRIVATE_DIR);
-  await ensureDir(files.dir, MODE_PRIVATE_DIR);
-  if (await pathExists(files.cert)) {
-    const backupDir = join(paths.backups, name, backupLabel);
-    await ensureDir(backupDir, MODE_PRIVATE_DIR);
-    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) {
-      const src = join(files.dir, f);
-      if (await pathExists(src)) {
-        await fs.copyFile(src, join(backupDir, f));
-        await fs.chmod(join(backupDir, f), f === 'key.pem' ? MODE_PRIVATE_FILE : MODE_PUBLIC_FILE);
-      }
-    }
-  }
+  const files = await prepareIssuedDir(paths, name, backupLabel);
   // A key that no longer belongs to the current certificate must not sit beside it.
   await fs.rm(files.key, { force: true });
   await writeFileAtomic(files.cert, pems.cert, { mode: MODE_PUBLIC_FILE });
