@@ -1,8 +1,8 @@
 import { DockwardError } from '../../errors.js';
 import { type AddHostResult, addHost } from '../../fleet/hosts.js';
-import { assertKnownRole } from '../../policy/role-names.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
+import { checkRoleFlag } from './role-flag.js';
 
 export interface HostsAddOptions {
   name: string;
@@ -33,14 +33,7 @@ export async function hostsAdd(ctx: CommandContext, opts: HostsAddOptions): Prom
       hint: 'Drop --role (the imported certificate carries its own OU), or drop --ca/--cert/--key to issue one.',
     });
   }
-  if (opts.role !== undefined) {
-    await assertKnownRole(opts.role, {
-      ...(opts.policy !== undefined ? { policyFile: opts.policy } : {}),
-      force: opts.force === true,
-      flag: '--role',
-      warn: (line) => ctx.out.info(line),
-    });
-  }
+  await checkRoleFlag(ctx, opts);
   return addHost(
     ctx.paths,
     {

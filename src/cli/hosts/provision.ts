@@ -1,7 +1,7 @@
 import { type ProvisionResult, provisionHost } from '../../fleet/provision.js';
-import { assertKnownRole } from '../../policy/role-names.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
+import { checkRoleFlag } from './role-flag.js';
 
 export interface HostsProvisionOptions {
   name: string;
@@ -23,14 +23,7 @@ export async function hostsProvision(
   ctx: CommandContext,
   opts: HostsProvisionOptions,
 ): Promise<ProvisionResult> {
-  if (opts.role !== undefined) {
-    await assertKnownRole(opts.role, {
-      ...(opts.policy !== undefined ? { policyFile: opts.policy } : {}),
-      force: opts.force === true,
-      flag: '--role',
-      warn: (line) => ctx.out.info(line),
-    });
-  }
+  await checkRoleFlag(ctx, opts);
   return provisionHost(
     ctx.paths,
     {
