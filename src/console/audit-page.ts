@@ -11,9 +11,9 @@ export type AuditFilters = Record<
   string
 >;
 
-/** Green: signed, verified, by the CA's certificate; red: a bad signature; amber: anything less. */
+/** Green: signed, verified, by the CA's certificate; red: a bad signature or a foreign signer; amber: anything less. */
 function headRag(s: HeadSignatureStatus | null): 'red' | 'amber' | 'green' {
-  if (s?.signed && !s.verified) return 'red';
+  if (s?.signed && (!s.verified || s.chainsToCa === false)) return 'red';
   return s?.signed && s.chainsToCa === true ? 'green' : 'amber';
 }
 

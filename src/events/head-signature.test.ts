@@ -94,7 +94,7 @@ describe('signed chain heads', () => {
     assert.equal(describeHeadSignature({ signed: false }), 'unsigned (an older gateway)');
   });
 
-  it('verifies an openssl RSA key but reports its self-signed certificate as not issued by the CA', async () => {
+  it('verifies an openssl RSA key but fails a head whose self-signed certificate the CA did not issue', async () => {
     const dir = fresh();
     execFileSync('mkdir', ['-p', dir]);
     execFileSync(
@@ -118,9 +118,23 @@ describe('signed chain heads', () => {
     );
     const rogue = await loadHeadSigner(join(dir, 'cert.pem'), join(dir, 'key.pem'));
     const status = checkHeadSignature({ ...head, ...rogue(head) }, ca);
-    assert.deepEqual(status, { signed: true, cn: 'rogue', verified: true, chainsToCa: false });
+    assert.deepEqual(status, {
+      signed: true,
+      cn: 'rogue',
+      verified: true,
+      chainsToCa: false,
+      problem: "the chain head is signed by CN=rogue, a certificate the PKI's CA did not issue",
+    });
     // Without the CA at hand the chain is unknown, not failed.
     assert.equal(checkHeadSignature({ ...head, ...rogue(head) }).chainsToCa, null);
+    // Shipped into a store, the rogue-signed head fails the chain once the CA is known.
+    const store = await SqliteEventStore.open(':memory:');
+    await shipLog(store, dir, 5, rogue);
+    const chain = await verifyStoredChain(store, 'gw-a', undefined, ca);
+    assert.equal(chain.ok, false);
+    assert.match(chain.problem?.message ?? '', /CN=rogue, a certificate the PKI's CA did not issue/);
+    assert.equal((await verifyStoredChain(store, 'gw-a')).ok, true);
+    await store.close();
     // A key that is not the certificate's is refused at load, naming files, never key bytes.
     const err = await loadHeadSigner(join(gatewayDir(), 'cert.pem'), join(dir, 'key.pem')).catch(
       (e: unknown) => e,

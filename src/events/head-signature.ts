@@ -127,9 +127,15 @@ export function checkHeadSignature(head: ChainHead, caPem?: string): HeadSignatu
     cn,
     verified,
     chainsToCa,
-    ...(verified
-      ? {}
-      : { problem: 'the chain head signature does not verify: the head was changed in the store' }),
+    ...(!verified
+      ? { problem: 'the chain head signature does not verify: the head was changed in the store' }
+      : chainsToCa === false
+        ? {
+            // Anyone who can write the store can sign with a key of their own: only the CA's
+            // certificates count, so a foreign signer fails like a bad signature.
+            problem: `the chain head is signed by CN=${cn ?? '?'}, a certificate the PKI's CA did not issue`,
+          }
+        : {}),
   };
 }
 

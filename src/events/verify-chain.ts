@@ -2,8 +2,8 @@
  * Verifies the hash chain of each gateway log from the store: the same checks as
  * `audit-log verify` (hash recomputes, prev links, seq steps by one) over the stored records, in
  * seq order, and whether the last one is the chain head the gateway reported. A signed head is
- * checked too: a signature that does not verify fails the chain; an unsigned one (an older
- * gateway) is reported, not failed.
+ * checked too: a signature that does not verify, or a signer the PKI's CA did not issue, fails the
+ * chain; an unsigned one (an older gateway) is reported, not failed.
  */
 import { canonicalJson, sha256Hex } from '../gateway/audit-log/chain.js';
 import { ZERO_HASH } from '../gateway/audit-log/record.js';
@@ -72,7 +72,11 @@ export async function verifyStoredChain(
   if (head && head.seq === prevSeq && head.hash !== prevHash) {
     res.ok = false;
     res.problem = { seq: prevSeq, message: 'the last record is not the chain head the gateway reported' };
-  } else if (head && res.headSignature?.signed && !res.headSignature.verified) {
+  } else if (
+    head &&
+    res.headSignature?.signed &&
+    (!res.headSignature.verified || res.headSignature.chainsToCa === false)
+  ) {
     res.ok = false;
     res.problem = {
       seq: head.seq,
