@@ -12,6 +12,7 @@ import {
   certSerial,
   findHost,
   type HostRecord,
+  type ProvisionedRecord,
   hostDir,
   loadInventory,
   readCertFiles,
@@ -30,6 +31,8 @@ export interface AddHostOptions {
   files?: { ca: string; cert: string; key: string };
   verify: boolean;
   timeoutMs: number;
+  /** How `hosts provision` enrolled it (kept for `hosts renew`). */
+  provisioned?: ProvisionedRecord;
 }
 
 export interface AddHostResult {
@@ -150,6 +153,7 @@ export async function addHost(
     addedAt: new Date().toISOString(),
     verified: probe !== undefined,
     ...(probe ? { server: probe.server } : {}),
+    ...(options.provisioned ? { provisioned: options.provisioned } : {}),
   };
   await updateInventory(paths, (inv) => {
     assertFreeName(inv, options.name);

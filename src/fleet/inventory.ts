@@ -19,6 +19,27 @@ import type { ClientTls } from './probe.js';
 /** Where a copy of a host's certificate files went, and which certificate (serial) it holds. */
 const CopySchema = z.object({ serial: z.string(), writtenAt: z.string() });
 
+/**
+ * How `hosts provision` enrolled a host: what `hosts renew` needs to rotate its server certificate
+ * over SSH again (a new key and CSR made on the host), and in which mode it serves.
+ */
+const ProvisionedSchema = z.object({
+  ssh: z.object({
+    target: z.string(),
+    knownHosts: z.string().optional(),
+    identity: z.string().optional(),
+    port: z.number().int().optional(),
+  }),
+  /** `native`: dockerd serves TLS itself; `gateway`: dockward's gateway service serves it. */
+  mode: z.enum(['native', 'gateway']),
+  /** The PKI name of the host-held server certificate. */
+  serverCert: z.string(),
+  /** The SANs asked for, beyond the ones `host request` adds itself. */
+  sans: z.array(z.string()),
+  /** The TLS port on the host. */
+  port: z.number().int(),
+});
+
 const HostSchema = z.object({
   name: z.string(),
   endpoint: z.string(),
@@ -35,11 +56,14 @@ const HostSchema = z.object({
   contexts: z.array(CopySchema.extend({ name: z.string(), dockerConfig: z.string() })).optional(),
   /** CI bundles `hosts bundle` wrote: copies that `renew` must rewrite too. */
   bundles: z.array(CopySchema.extend({ path: z.string(), format: z.enum(['tar', 'env']) })).optional(),
+  /** Set by `hosts provision`; absent for hosts added with `hosts add`. */
+  provisioned: ProvisionedSchema.optional(),
 });
 
 const InventorySchema = z.object({ version: z.literal(1), hosts: z.array(HostSchema) });
 
 export type HostRecord = z.infer<typeof HostSchema>;
+export type ProvisionedRecord = z.infer<typeof ProvisionedSchema>;
 export type Inventory = z.infer<typeof InventorySchema>;
 
 /** The folder a host's copied certificate files live in. */

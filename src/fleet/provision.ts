@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { dialAddress, probeTlsListener } from '../docker/engine-client.js';
 import { DockwardError } from '../errors.js';
 import { signServerCsr } from '../pki/csr.js';
@@ -284,6 +285,18 @@ export async function provisionHost(
       ...(options.role ? { role: options.role } : {}),
       verify: true,
       timeoutMs: options.timeoutMs,
+      provisioned: {
+        ssh: {
+          target: options.ssh.target,
+          ...(options.ssh.knownHosts ? { knownHosts: resolve(options.ssh.knownHosts) } : {}),
+          ...(options.ssh.identity ? { identity: resolve(options.ssh.identity) } : {}),
+          ...(options.ssh.port ? { port: options.ssh.port } : {}),
+        },
+        mode: 'native',
+        serverCert: signed.record.name,
+        sans: [...(options.sans ?? [])],
+        port,
+      },
     },
     passphrase,
   );

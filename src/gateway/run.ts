@@ -93,7 +93,16 @@ export async function runGateway(
   logger: Logger,
   passphrase: PassphraseSource,
 ): Promise<{ gateway: Gateway; tls: TlsFiles; stop: () => Promise<void> }> {
-  const { listen, metricsAt, tls, crl, metrics, feed } = await prepare(paths, options, logger, passphrase);
+  const hangup = hangupHandler();
+  const { listen, metricsAt, tls, crl, metrics, feed } = await prepare(
+    paths,
+    options,
+    logger,
+    passphrase,
+  ).catch((err: unknown) => {
+    hangup.dispose();
+    throw err;
+  });
   const gateway = await Gateway.start({
     listenHost: listen.host,
     listenPort: listen.port,
@@ -111,6 +120,7 @@ export async function runGateway(
     closeRevoked: options.closeRevoked === true,
     ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
   }).catch(async (err: unknown) => {
+    hangup.dispose();
     await feed?.close();
     throw err;
   });
@@ -118,18 +128,39 @@ export async function runGateway(
     ? await startMetricsServer(metrics, metricsAt.host, metricsAt.port, () => gateway.health())
     : undefined;
   if (metricsAt) logger.info({ metrics: `http://${options.metrics}/metrics` }, 'metrics listening');
-  const onHup = () => void gateway.reload(options.allow);
-  process.on('SIGHUP', onHup);
+  hangup.ready(() => void gateway.reload(options.allow));
   return {
     gateway,
     tls,
     stop: async () => {
-      process.off('SIGHUP', onHup);
+      hangup.dispose();
       metricsServer?.close();
       await gateway.stop();
       // After the gateway: its last records (connections closed at stop) still reach the clients.
       await feed?.close();
     },
+  };
+}
+
+/**
+ * SIGHUP taken from the start: "gateway listening" is logged before startup ends, so a reload asked
+ * for in between (a test, `systemctl reload` right after start) is kept and run once ready, instead
+ * of being lost or killing the process (Node's default for SIGHUP).
+ */
+function hangupHandler(): { ready: (reload: () => void) => void; dispose: () => void } {
+  let reload: (() => void) | undefined;
+  let pending = false;
+  const onHup = () => {
+    if (reload) reload();
+    else pending = true;
+  };
+  process.on('SIGHUP', onHup);
+  return {
+    ready: (fn) => {
+      reload = fn;
+      if (pending) fn();
+    },
+    dispose: () => void process.off('SIGHUP', onHup),
   };
 }
 
@@ -145,7 +176,13 @@ export async function runGatewayProcesses(
   passphrase: PassphraseSource,
 ): Promise<{ tls: TlsFiles; stop: () => Promise<void> }> {
   if ((options.workers ?? 1) <= 1) return runGateway(paths, options, logger, passphrase);
-  const { listen, metricsAt, tls, crl, feed } = await prepare(paths, options, logger, passphrase);
+  const hangup = hangupHandler();
+  const { listen, metricsAt, tls, crl, feed } = await prepare(paths, options, logger, passphrase).catch(
+    (err: unknown) => {
+      hangup.dispose();
+      throw err;
+    },
+  );
   const pool = await startWorkers(
     options.workers!,
     {
@@ -163,6 +200,7 @@ export async function runGatewayProcesses(
     options.audit,
     logger,
   ).catch(async (err: unknown) => {
+    hangup.dispose();
     await feed?.close();
     throw err;
   });
@@ -170,12 +208,11 @@ export async function runGatewayProcesses(
     ? await startMetricsServer(pool, metricsAt.host, metricsAt.port, () => pool.health())
     : undefined;
   if (metricsAt) logger.info({ metrics: `http://${options.metrics}/metrics` }, 'metrics listening');
-  const onHup = () => pool.reload(options.allow);
-  process.on('SIGHUP', onHup);
+  hangup.ready(() => pool.reload(options.allow));
   return {
     tls,
     stop: async () => {
-      process.off('SIGHUP', onHup);
+      hangup.dispose();
       metricsServer?.close();
       await pool.stop();
       await feed?.close();
