@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { type CliIo, processIo } from './cli/output.js';
-import { buildProgram } from './cli/program.js';
+import { loadProgram } from './cli/program.js';
 import { DockwardError, describeError, fromSystemError, isDockwardError, toExitCode } from './errors.js';
 
 /** Runs the CLI and returns the exit code; the only place that decides how dockward exits. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const json = argv.includes('--json');
   try {
-    await buildProgram(io).parseAsync(argv, { from: 'user' });
+    await (await loadProgram(argv, io)).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (caught) {
     if (caught instanceof CommanderError) {

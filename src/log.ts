@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 
 /** How log lines look: JSON lines for machines, or pino-pretty's coloured lines for a person. */
 export type LogFormat = 'json' | 'pretty';
@@ -30,6 +31,8 @@ export function createLogger(options: LoggerOptions | string = {}): Logger {
   const level = o.level ?? process.env['DOCKWARD_LOG_LEVEL'] ?? 'info';
   const format = o.format ?? defaultLogFormat();
   if (format === 'pretty') {
+    // Loaded only for a terminal (about 10 MB resident): a service logging JSON never pays for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     // Synchronous like pino.destination(2): a line logged just before exit is never lost.
     const stream = pretty({
       destination: 2,

@@ -30,6 +30,7 @@ import {
   startDockerd,
   TEST_IMAGE,
 } from './harness/index.js';
+import { eventually } from './support/gateway-fixture.js';
 
 const skip = await e2eSkipReason();
 const BIN = join(REPO_ROOT, 'bin', 'dockward.js');
@@ -464,21 +465,39 @@ describe('the CLI contract, from the binary', { skip }, () => {
 
   describe('human output on a terminal, machine output elsewhere', () => {
     /** Runs the gateway for a moment under `script` (util-linux), so stderr is a real terminal. */
+    // Runs the gateway until it logs "gateway listening", then stops it with SIGTERM (a background
+    // job of a non-interactive shell ignores SIGINT). No fixed run time: a slow start on a loaded
+    // machine cannot cut the line off.
     async function gatewayLog(
       mode: 'tty' | 'pipe',
       extraEnv: NodeJS.ProcessEnv = {},
       flags: string[] = [],
     ): Promise<string> {
       const port = await freeLoopbackPort();
-      const cmd = `timeout -s INT 3 node ${BIN} --home ${home} ${flags.join(' ')} gateway --listen 127.0.0.1:${port} --upstream ${dockerd.host}`;
-      const r =
+      const pidFile = join(home, `gateway-${port}.pid`);
+      const gw = `node ${BIN} --home ${home} ${flags.join(' ')} gateway --listen 127.0.0.1:${port} --upstream ${dockerd.host}`;
+      // The shell runs it in the background and waits, so the pid file names the node process.
+      const script = `${gw} & echo $! > ${pidFile}; wait`;
+      const child =
         mode === 'tty'
-          ? await runCommand('script', ['-qec', cmd, '/dev/null'], {
-              env: userEnv({ TERM: 'xterm', ...extraEnv }),
-              timeoutMs: 30_000,
-            })
-          : await bash(`${cmd} 2>&1 | cat`, userEnv(extraEnv), 30_000);
-      return r.stdout;
+          ? spawn('script', ['-qfec', script, '/dev/null'], { env: userEnv({ TERM: 'xterm', ...extraEnv }) })
+          : spawn('bash', ['-c', `{ ${script}; } 2>&1 | cat`], { env: userEnv(extraEnv) });
+      let out = '';
+      child.stdout!.on('data', (b: Buffer) => {
+        out += b.toString('utf8');
+      });
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      try {
+        assert.ok(
+          await eventually(() => out.includes('gateway listening'), 30_000),
+          `the gateway did not log "gateway listening" within 30 s:\n${out}`,
+        );
+      } finally {
+        if (existsSync(pidFile)) spawnSync('kill', ['-TERM', readFileSync(pidFile, 'utf8').trim()]);
+        else child.kill('SIGKILL');
+        await exited;
+      }
+      return out;
     }
 
     it('pretty, coloured lines on a terminal; no colour with NO_COLOR; JSON lines in a pipe or with --log-format json', async () => {

@@ -12,7 +12,7 @@ import { main } from '../../index.js';
 import { auditLogCommand } from './index.js';
 import { bindIo } from '../context.js';
 import type { CliIo } from '../output.js';
-import { buildProgram } from '../program.js';
+import { loadProgram } from '../program.js';
 
 const base = mkdtempSync(join(tmpdir(), 'dw-cli-audit-'));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -126,7 +126,7 @@ describe('dockward audit-log verify', () => {
 
   it('runs through main with exit 1 and the code on stderr', async () => {
     assert.ok(
-      buildProgram().commands.some((c) => c.name() === 'audit-log'),
+      (await loadProgram()).commands.some((c) => c.name() === 'audit-log'),
       'audit-log is registered',
     );
     let stderr = '';
