@@ -47,6 +47,11 @@ const READS_SELECTOR = '@reads';
 
 type Path = YamlPath;
 
+/** What `@reads` selects: reads that leak nothing, never hijacked, never admin-only (debug). */
+export function isHarmlessRead(e: Endpoint): boolean {
+  return e.readonly && !e.sensitive && !e.hijack && !e.adminOnly;
+}
+
 // --- locating problems in the YAML --------------------------------------------------------
 
 class Locator extends YamlLocator {
@@ -338,7 +343,7 @@ function selectEndpoints(rule: RuleSpec, rulePath: Path, loc: Locator, issues: P
     const chosen = new Set<Endpoint>();
     rule.endpoints.forEach((pattern, i) => {
       if (pattern === READS_SELECTOR) {
-        for (const e of ROUTES) if (e.readonly && !e.sensitive && !e.hijack) chosen.add(e);
+        for (const e of ROUTES) if (isHarmlessRead(e)) chosen.add(e);
         return;
       }
       const re = nameGlob(pattern);
