@@ -18,6 +18,7 @@ import {
   type CONDITION_PARAMS,
 } from './conditions.js';
 import type { Decider, Decision, DecisionInput, Explanation, PolicyIdentity, RuleTrace } from './decision.js';
+import { compileFetchHosts, type FetchRule, fetchTargets } from './fetch.js';
 import { isGlob, nameGlob, segmentGlob } from './glob.js';
 import {
   CONDITION_FORMS,
@@ -160,6 +161,8 @@ interface RuleSet {
 interface CompiledRole {
   readonly name: string;
   readonly description: string | undefined;
+  /** Where dockerd may fetch from for this role: its own `fetch` and those of the roles it extends. */
+  readonly fetch: FetchRule;
   readonly extends: readonly string[];
   readonly rules: ReadonlyMap<string, RuleSet>;
   /** Endpoints where a rule of this role (or a role it extends) reads the body. */
@@ -548,6 +551,21 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
     resolving.delete(name);
     return out;
   };
+  // A role may fetch what it or any role it extends may: `any` wins, host lists add up.
+  const fetchOf = (name: string, seen: Set<string>): FetchRule => {
+    const def = defs.get(name);
+    if (!def || seen.has(name)) return { kind: 'none' };
+    seen.add(name);
+    const own = def.spec.fetch;
+    if (own === 'any') return { kind: 'any' };
+    const hosts = [...(own?.allow ?? [])];
+    for (const parent of def.spec.extends ?? []) {
+      const p = fetchOf(parent, seen);
+      if (p.kind === 'any') return p;
+      if (p.kind === 'hosts') hosts.push(...p.patterns);
+    }
+    return hosts.length > 0 ? compileFetchHosts(hosts) : { kind: 'none' };
+  };
   for (const [name, def] of defs) {
     const all = rulesOf(name, ['roles', name]);
     const index = new Map<string, RuleSet>();
@@ -566,6 +584,7 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
     roles.set(name, {
       name,
       description: def.spec.description,
+      fetch: fetchOf(name, new Set()),
       extends: def.spec.extends ?? [],
       rules: index,
       bodyAt,
@@ -662,6 +681,7 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
         if (decisive) decision = { allow: true, role: role.name, rule: r.name, reason: r.reason };
       }
     }
+    if (decision?.allow) decision = checkFetch(role, input, decision, trace);
     decision ??= {
       allow: false,
       role: role.name,
@@ -703,6 +723,55 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
         : `policy ${file}: ${identities.length} identit${identities.length === 1 ? 'y' : 'ies'}, roles ${[...roles.keys()].filter((n) => !defs.get(n)!.builtin).join(', ') || '(built-in only)'}, ${defaultRole ? `default role ${defaultRole}` : 'unmatched certificates are denied'}`,
     summary,
   };
+}
+
+/**
+ * An allowed request that makes dockerd fetch from a place the client names is allowed only as
+ * the role's `fetch` says: not at all by default, any place with `fetch: any` (admin), or listed
+ * hosts, whose addresses the gateway still checks before forwarding (`fetchHosts`).
+ */
+function checkFetch(
+  role: CompiledRole,
+  input: DecisionInput,
+  allowed: Decision,
+  trace: RuleTrace[] | undefined,
+): Decision {
+  const targets = fetchTargets(input);
+  if (targets.length === 0 || role.fetch.kind === 'any') return allowed;
+  const where = 'fetch';
+  let denial: Decision | undefined;
+  const rule = role.fetch;
+  if (rule.kind === 'none') {
+    denial = {
+      allow: false,
+      role: role.name,
+      rule: `${role.name}/no-server-fetch`,
+      reason: `role ${role.name} may not make the daemon fetch from a place the client names (${targets[0]!.what}); give the role "fetch: { allow: [host] }" in the policy, or send the content with the request`,
+    };
+  } else {
+    const bad = targets.find((t) => t.host === undefined || !rule.test(t.host));
+    if (bad) {
+      denial = {
+        allow: false,
+        role: role.name,
+        rule: `${role.name}/fetch-host-not-listed`,
+        reason:
+          bad.host === undefined
+            ? `the daemon would fetch ${bad.what}, whose host dockward cannot read, so it is refused`
+            : `the daemon would fetch from ${bad.host} (${bad.what}), which is not in role ${role.name}'s fetch.allow (${rule.patterns.join(', ')})`,
+      };
+    }
+  }
+  trace?.push({
+    rule: denial?.rule ?? `${role.name}/fetch`,
+    effect: denial ? 'deny' : 'allow',
+    outcome: 'applies',
+    detail: targets.map((t) => t.what).join(', '),
+    decisive: denial !== undefined,
+    where,
+  });
+  if (denial) return denial;
+  return { ...allowed, fetchHosts: [...new Set(targets.map((t) => t.host!))] };
 }
 
 function outcomeText(applies: boolean | undefined): RuleTrace['outcome'] {
