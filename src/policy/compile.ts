@@ -148,6 +148,8 @@ interface CompiledRule {
   readonly effect: 'allow' | 'deny';
   readonly reason: string;
   readonly paths: readonly RegExp[] | undefined;
+  /** The path globs as written, for `reachableAs`. */
+  readonly pathGlobs: readonly string[] | undefined;
   readonly when: readonly CompiledCondition[];
   readonly unless: readonly CompiledCondition[];
   readonly where: string;
@@ -198,6 +200,17 @@ export interface PolicySummary {
 export interface CompiledPolicy extends Decider {
   explain(input: DecisionInput): Explanation;
   summary(): PolicySummary;
+  /** Every role the policy defines or reaches, with what `policy check --strict` needs to know. */
+  roleList(): { name: string; builtin: boolean; extendsAdmin: boolean }[];
+  /**
+   * Whether some request like `probe` could be allowed for this role: the rule that would allow
+   * it, or undefined. Optimistic on purpose (a safety check must not miss a way in): a condition
+   * that gives the same answer for `probe` and for `baseline` (the same request without the
+   * construct) is about something else, so a client could satisfy an allow rule's such condition
+   * and avoid a deny rule's; path globs are taken as matched. Only what the construct itself
+   * changes, and deny rules without conditions, decide.
+   */
+  reachableAs(role: string, probe: DecisionInput, baseline: DecisionInput): string | undefined;
 }
 
 interface Outcome {
@@ -510,6 +523,7 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
               rule.reason ??
               (effect === 'allow' ? `allowed by rule ${rule.id}` : `denied by rule ${rule.id}`),
             paths: rule.paths?.map(segmentGlob),
+            pathGlobs: rule.paths,
             when,
             unless,
             where: `${at.file}:${at.line}:${at.col}`,
@@ -550,6 +564,11 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
     });
     resolving.delete(name);
     return out;
+  };
+  const extendsRole = (name: string, target: string, seen: Set<string>): boolean => {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return (defs.get(name)?.spec.extends ?? []).some((p) => p === target || extendsRole(p, target, seen));
   };
   // A role may fetch what it or any role it extends may: `any` wins, host lists add up.
   const fetchOf = (name: string, seen: Set<string>): FetchRule => {
@@ -629,8 +648,13 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
     return who;
   };
 
-  const evaluate = (input: DecisionInput, trace?: RuleTrace[], via?: { text: string }): Decision => {
-    const who = roleFor(input.identity);
+  const evaluate = (
+    input: DecisionInput,
+    trace?: RuleTrace[],
+    via?: { text: string },
+    as?: CompiledRole,
+  ): Decision => {
+    const who = as ? { role: as, via: 'decideAs' } : roleFor(input.identity);
     if (!who) {
       if (via) via.text = 'no identity matched';
       return {
@@ -722,6 +746,39 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
         ? 'no policy file: a client certificate OU names its built-in role (admin, operator, readonly); no or an unknown OU gets readonly'
         : `policy ${file}: ${identities.length} identit${identities.length === 1 ? 'y' : 'ies'}, roles ${[...roles.keys()].filter((n) => !defs.get(n)!.builtin).join(', ') || '(built-in only)'}, ${defaultRole ? `default role ${defaultRole}` : 'unmatched certificates are denied'}`,
     summary,
+    roleList: () =>
+      [...roles.keys()].map((name) => ({
+        name,
+        builtin: defs.get(name)!.builtin,
+        extendsAdmin: name !== 'admin' && extendsRole(name, 'admin', new Set()),
+      })),
+    reachableAs: (name, probe, baseline) => {
+      const role = roles.get(name);
+      if (!role) throw new Error(`no role ${name}`);
+      const set = role.rules.get(probe.endpoint.name);
+      if (!set) return undefined;
+      // A condition the construct does not change is about something a client can choose.
+      const related = (c: CompiledCondition) => c.fn(probe).holds !== c.fn(baseline).holds;
+      const canAllow = (r: CompiledRule): boolean => {
+        if (r.pathGlobs && !r.pathGlobs.some((g) => globMayMatchTemplate(g, probe.endpoint.path)))
+          return false;
+        for (const c of r.when) if (c.fn(probe).holds !== true && related(c)) return false;
+        return !(r.unless.length > 0 && r.unless.every((c) => c.fn(probe).holds === true && related(c)));
+      };
+      // A deny blocks only when it must apply: no conditions, or it hits the construct itself.
+      for (const r of set.deny) {
+        const unconditional = r.when.length === 0 && r.unless.length === 0 && !r.paths;
+        if (unconditional) return undefined;
+        if (evaluateRule(r, probe).applies !== false && evaluateRule(r, baseline).applies === false) {
+          return undefined;
+        }
+      }
+      const allow = set.allow.find(canAllow);
+      if (!allow) return undefined;
+      const decided: Decision = { allow: true, role: role.name, rule: allow.name, reason: allow.reason };
+      const fetched = checkFetch(role, probe, decided, undefined);
+      return fetched.allow ? allow.name : undefined;
+    },
   };
 }
 
@@ -772,6 +829,25 @@ function checkFetch(
   });
   if (denial) return denial;
   return { ...allowed, fetchHosts: [...new Set(targets.map((t) => t.host!))] };
+}
+
+/**
+ * Whether a path glob (`/containers/web-*\/logs`) can match some path of a route template
+ * (`/containers/{id}/logs`): literal segments must match, a variable segment takes anything.
+ */
+export function globMayMatchTemplate(glob: string, template: string): boolean {
+  const g = glob.split('/');
+  const t = template.split('/');
+  const match = (i: number, j: number): boolean => {
+    if (i === g.length) return j === t.length || t.slice(j).every((x) => /^\{[A-Za-z0-9]+\*\}$/.test(x));
+    if (g[i] === '**') return match(i + 1, j) || (j < t.length && match(i, j + 1));
+    if (j === t.length) return false;
+    const seg = t[j]!;
+    if (/^\{[A-Za-z0-9]+[*+]\}$/.test(seg)) return match(i + 1, j) || match(i + 1, j + 1) || match(i, j + 1);
+    if (/^\{[A-Za-z0-9]+\}$/.test(seg)) return match(i + 1, j + 1);
+    return segmentGlob(g[i]!).test(seg) && match(i + 1, j + 1);
+  };
+  return match(0, 0);
 }
 
 function outcomeText(applies: boolean | undefined): RuleTrace['outcome'] {
