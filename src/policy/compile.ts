@@ -795,7 +795,6 @@ function checkFetch(
 ): Decision {
   const targets = fetchTargets(input);
   if (targets.length === 0 || role.fetch.kind === 'any') return allowed;
-  const where = 'fetch';
   let denial: Decision | undefined;
   const rule = role.fetch;
   if (rule.kind === 'none') {
@@ -819,13 +818,15 @@ function checkFetch(
       };
     }
   }
+  // The fetch check overrules the allow rule: only it made the decision.
+  if (denial && trace) for (const t of trace) t.decisive = false;
   trace?.push({
     rule: denial?.rule ?? `${role.name}/fetch`,
     effect: denial ? 'deny' : 'allow',
     outcome: 'applies',
     detail: targets.map((t) => t.what).join(', '),
     decisive: denial !== undefined,
-    where,
+    where: `the fetch setting of role ${role.name}`,
   });
   if (denial) return denial;
   return { ...allowed, fetchHosts: [...new Set(targets.map((t) => t.host!))] };
