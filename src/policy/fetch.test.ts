@@ -123,6 +123,18 @@ describe('server-side fetch decisions', () => {
     assert.equal((await run(builtin, 'operator', 'POST', '/build?t=x')).outcome, 'allow');
   });
 
+  it('refuses a form body on any endpoint (400): the Go FormValue can read parameters from one', async () => {
+    for (const type of ['application/x-www-form-urlencoded', 'Multipart/Form-Data; boundary=x']) {
+      const v = await evaluateRequest(builtin, who('operator'), {
+        method: 'POST',
+        target: '/build?t=x',
+        headers: { 'Content-Type': type },
+        body: Buffer.from('remote=http://127.0.0.1:1/'),
+      });
+      assert.equal(v.status, 400, type);
+    }
+  });
+
   it('lets admin fetch anywhere, loopback included', async () => {
     const v = await run(builtin, 'admin', 'POST', '/build?remote=http://127.0.0.1:8080/x');
     assert.equal(v.outcome, 'allow');

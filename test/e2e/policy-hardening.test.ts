@@ -191,6 +191,34 @@ roles:
       assert.equal(probe.hits.length, before, probe.hits.join(', '));
     });
 
+    it('refuses remote= sent as a form body (the Go FormValue can read parameters from one): 400, the server sees nothing', async () => {
+      const before = probe.hits.length;
+      const dir = pki.issuedDir('op');
+      const res = await runCommand('curl', [
+        '-sS',
+        '--cacert',
+        join(dir, 'ca.pem'),
+        '--cert',
+        join(dir, 'cert.pem'),
+        '--key',
+        join(dir, 'key.pem'),
+        '--resolve',
+        `localhost:${gw.port}:127.0.0.1`,
+        '-H',
+        'Content-Type: application/x-www-form-urlencoded',
+        '--data',
+        `remote=http://127.0.0.1:${probe.port}/form`,
+        '-w',
+        '\n%{http_code}',
+        `https://localhost:${gw.port}/v1.41/build?t=form`,
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /\n400$/);
+      assert.match(res.stdout, /"message":"dockward: /);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(probe.hits.length, before, probe.hits.join(', '));
+    });
+
     it('lets admin build from the URL: dockerd fetches it', async () => {
       const before = probe.hits.length;
       const res = await curl(
