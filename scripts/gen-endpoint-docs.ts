@@ -28,6 +28,8 @@ Flags:
 - \`read-only\`: changes no state on the daemon.
 - \`sensitive\`: hands out data that may be secret (file contents, process I/O, environment
   variables, swarm join tokens) even when it is a read.
+- \`admin-only\`: only an admin may call it; \`@reads\` never selects it and
+  \`dockward policy check --strict\` flags any other role that reaches it.
 - \`secret-body\`: the request body normally carries a credential; the audit log must not store it verbatim.
 - \`min-api:X\`: dockerd refuses the route below API version X.
 - \`experimental\`: routed always, served only by a daemon started with \`--experimental\`.
@@ -43,6 +45,7 @@ function flagsOf(e: Endpoint): string[] {
   if (e.body !== 'none') flags.push(`body:${e.body}`);
   if (e.readonly) flags.push('read-only');
   if (e.sensitive) flags.push('sensitive');
+  if (e.adminOnly) flags.push('admin-only');
   if (e.secretBody) flags.push('secret-body');
   if (e.minApi) flags.push(`min-api:${e.minApi}`);
   if (e.experimental) flags.push('experimental');

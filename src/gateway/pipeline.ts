@@ -32,6 +32,7 @@ import {
   hijacks,
 } from './stages/canonicalize.js';
 import { decide } from './stages/decide.js';
+import { guardFetch, type ResolveHost } from './stages/fetch-guard.js';
 import { recordCompletion, recordDecision } from './stages/record.js';
 import type { Upstream } from './upstream.js';
 
@@ -66,6 +67,8 @@ export interface CheckDeps {
   bodyLimit: number;
   /** Ask the decider for its reasoning (`policy explain`). */
   explain?: boolean;
+  /** How fetch-guard resolves a listed fetch host (DNS by default; tests pass their own). */
+  resolveHost?: ResolveHost;
 }
 
 export type Checked =
@@ -118,6 +121,13 @@ export async function check(
     }
   }
   const verdict = decide(deps.decider, identity, canonical, body?.value, deps.explain);
+  if (!verdict.error && verdict.decision.fetchHosts) {
+    const refused = await guardFetch(verdict.decision, deps.resolveHost);
+    if (refused) {
+      verdict.decision = { ...verdict.decision, allow: false, ...refused };
+      verdict.error = new DockwardError('DW_E_DENIED', `denied by ${refused.rule}: ${refused.reason}`);
+    }
+  }
   if (verdict.error) {
     return {
       ok: false,
@@ -266,6 +276,8 @@ export interface EvaluateOptions {
   bodyLimit?: number;
   /** Ask the decider for its reasoning (needs a compiled policy). */
   explain?: boolean;
+  /** How a listed fetch host is resolved (DNS by default). */
+  resolveHost?: ResolveHost;
 }
 
 export type RequestVerdict =
@@ -303,6 +315,7 @@ export async function evaluateRequest(
       decider,
       bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
       ...(options.explain ? { explain: true } : {}),
+      ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     },
     identity,
     head,

@@ -74,6 +74,7 @@ roles:
 
   admin:
     description: Every endpoint; still audited.
+    fetch: any
     allow:
       - id: all
         endpoints: ['*']

@@ -1,5 +1,5 @@
 import type { Endpoint } from '../docker/endpoints/index.js';
-import { BUILTIN_ROLE_NAMES, builtinPolicy, type CompiledPolicy } from './compile.js';
+import { BUILTIN_ROLE_NAMES, builtinPolicy, type CompiledPolicy, isHarmlessRead } from './compile.js';
 
 export const BUILTIN_ROLES = BUILTIN_ROLE_NAMES;
 export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
@@ -12,7 +12,7 @@ export function builtinRoleOf(ou: readonly string[]): BuiltinRole {
 
 /** readonly's selector `@reads`: reads that leak nothing (no archive, export, attach, logs, exec, join tokens). */
 export function readonlyAllows(endpoint: Endpoint): boolean {
-  return endpoint.readonly && !endpoint.sensitive && !endpoint.hijack;
+  return isHarmlessRead(endpoint);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type CONDITION_PARAMS,
 } from './conditions.js';
 import type { Decider, Decision, DecisionInput, Explanation, PolicyIdentity, RuleTrace } from './decision.js';
+import { compileFetchHosts, type FetchRule, fetchTargets } from './fetch.js';
 import { isGlob, nameGlob, segmentGlob } from './glob.js';
 import {
   CONDITION_FORMS,
@@ -46,6 +47,11 @@ const ALWAYS_READ_BODY = new Set(['container.start']);
 const READS_SELECTOR = '@reads';
 
 type Path = YamlPath;
+
+/** What `@reads` selects: reads that leak nothing, never hijacked, never admin-only (debug). */
+export function isHarmlessRead(e: Endpoint): boolean {
+  return e.readonly && !e.sensitive && !e.hijack && !e.adminOnly;
+}
 
 // --- locating problems in the YAML --------------------------------------------------------
 
@@ -142,6 +148,8 @@ interface CompiledRule {
   readonly effect: 'allow' | 'deny';
   readonly reason: string;
   readonly paths: readonly RegExp[] | undefined;
+  /** The path globs as written, for `reachableAs`. */
+  readonly pathGlobs: readonly string[] | undefined;
   readonly when: readonly CompiledCondition[];
   readonly unless: readonly CompiledCondition[];
   readonly where: string;
@@ -155,6 +163,8 @@ interface RuleSet {
 interface CompiledRole {
   readonly name: string;
   readonly description: string | undefined;
+  /** Where dockerd may fetch from for this role: its own `fetch` and those of the roles it extends. */
+  readonly fetch: FetchRule;
   readonly extends: readonly string[];
   readonly rules: ReadonlyMap<string, RuleSet>;
   /** Endpoints where a rule of this role (or a role it extends) reads the body. */
@@ -190,6 +200,17 @@ export interface PolicySummary {
 export interface CompiledPolicy extends Decider {
   explain(input: DecisionInput): Explanation;
   summary(): PolicySummary;
+  /** Every role the policy defines or reaches, with what `policy check --strict` needs to know. */
+  roleList(): { name: string; builtin: boolean; extendsAdmin: boolean }[];
+  /**
+   * Whether some request like `probe` could be allowed for this role: the rule that would allow
+   * it, or undefined. Optimistic on purpose (a safety check must not miss a way in): a condition
+   * that gives the same answer for `probe` and for `baseline` (the same request without the
+   * construct) is about something else, so a client could satisfy an allow rule's such condition
+   * and avoid a deny rule's; path globs are taken as matched. Only what the construct itself
+   * changes, and deny rules without conditions, decide.
+   */
+  reachableAs(role: string, probe: DecisionInput, baseline: DecisionInput): string | undefined;
 }
 
 interface Outcome {
@@ -338,7 +359,7 @@ function selectEndpoints(rule: RuleSpec, rulePath: Path, loc: Locator, issues: P
     const chosen = new Set<Endpoint>();
     rule.endpoints.forEach((pattern, i) => {
       if (pattern === READS_SELECTOR) {
-        for (const e of ROUTES) if (e.readonly && !e.sensitive && !e.hijack) chosen.add(e);
+        for (const e of ROUTES) if (isHarmlessRead(e)) chosen.add(e);
         return;
       }
       const re = nameGlob(pattern);
@@ -502,6 +523,7 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
               rule.reason ??
               (effect === 'allow' ? `allowed by rule ${rule.id}` : `denied by rule ${rule.id}`),
             paths: rule.paths?.map(segmentGlob),
+            pathGlobs: rule.paths,
             when,
             unless,
             where: `${at.file}:${at.line}:${at.col}`,
@@ -543,6 +565,26 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
     resolving.delete(name);
     return out;
   };
+  const extendsRole = (name: string, target: string, seen: Set<string>): boolean => {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return (defs.get(name)?.spec.extends ?? []).some((p) => p === target || extendsRole(p, target, seen));
+  };
+  // A role may fetch what it or any role it extends may: `any` wins, host lists add up.
+  const fetchOf = (name: string, seen: Set<string>): FetchRule => {
+    const def = defs.get(name);
+    if (!def || seen.has(name)) return { kind: 'none' };
+    seen.add(name);
+    const own = def.spec.fetch;
+    if (own === 'any') return { kind: 'any' };
+    const hosts = [...(own?.allow ?? [])];
+    for (const parent of def.spec.extends ?? []) {
+      const p = fetchOf(parent, seen);
+      if (p.kind === 'any') return p;
+      if (p.kind === 'hosts') hosts.push(...p.patterns);
+    }
+    return hosts.length > 0 ? compileFetchHosts(hosts) : { kind: 'none' };
+  };
   for (const [name, def] of defs) {
     const all = rulesOf(name, ['roles', name]);
     const index = new Map<string, RuleSet>();
@@ -561,6 +603,7 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
     roles.set(name, {
       name,
       description: def.spec.description,
+      fetch: fetchOf(name, new Set()),
       extends: def.spec.extends ?? [],
       rules: index,
       bodyAt,
@@ -605,8 +648,13 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
     return who;
   };
 
-  const evaluate = (input: DecisionInput, trace?: RuleTrace[], via?: { text: string }): Decision => {
-    const who = roleFor(input.identity);
+  const evaluate = (
+    input: DecisionInput,
+    trace?: RuleTrace[],
+    via?: { text: string },
+    as?: CompiledRole,
+  ): Decision => {
+    const who = as ? { role: as, via: 'decideAs' } : roleFor(input.identity);
     if (!who) {
       if (via) via.text = 'no identity matched';
       return {
@@ -657,6 +705,7 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
         if (decisive) decision = { allow: true, role: role.name, rule: r.name, reason: r.reason };
       }
     }
+    if (decision?.allow) decision = checkFetch(role, input, decision, trace);
     decision ??= {
       allow: false,
       role: role.name,
@@ -697,7 +746,109 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
         ? 'no policy file: a client certificate OU names its built-in role (admin, operator, readonly); no or an unknown OU gets readonly'
         : `policy ${file}: ${identities.length} identit${identities.length === 1 ? 'y' : 'ies'}, roles ${[...roles.keys()].filter((n) => !defs.get(n)!.builtin).join(', ') || '(built-in only)'}, ${defaultRole ? `default role ${defaultRole}` : 'unmatched certificates are denied'}`,
     summary,
+    roleList: () =>
+      [...roles.keys()].map((name) => ({
+        name,
+        builtin: defs.get(name)!.builtin,
+        extendsAdmin: name !== 'admin' && extendsRole(name, 'admin', new Set()),
+      })),
+    reachableAs: (name, probe, baseline) => {
+      const role = roles.get(name);
+      if (!role) throw new Error(`no role ${name}`);
+      const set = role.rules.get(probe.endpoint.name);
+      if (!set) return undefined;
+      // A condition the construct does not change is about something a client can choose.
+      const related = (c: CompiledCondition) => c.fn(probe).holds !== c.fn(baseline).holds;
+      const canAllow = (r: CompiledRule): boolean => {
+        if (r.pathGlobs && !r.pathGlobs.some((g) => globMayMatchTemplate(g, probe.endpoint.path)))
+          return false;
+        for (const c of r.when) if (c.fn(probe).holds !== true && related(c)) return false;
+        return !(r.unless.length > 0 && r.unless.every((c) => c.fn(probe).holds === true && related(c)));
+      };
+      // A deny blocks only when it must apply: no conditions, or it hits the construct itself.
+      for (const r of set.deny) {
+        const unconditional = r.when.length === 0 && r.unless.length === 0 && !r.paths;
+        if (unconditional) return undefined;
+        if (evaluateRule(r, probe).applies !== false && evaluateRule(r, baseline).applies === false) {
+          return undefined;
+        }
+      }
+      const allow = set.allow.find(canAllow);
+      if (!allow) return undefined;
+      const decided: Decision = { allow: true, role: role.name, rule: allow.name, reason: allow.reason };
+      const fetched = checkFetch(role, probe, decided, undefined);
+      return fetched.allow ? allow.name : undefined;
+    },
   };
+}
+
+/**
+ * An allowed request that makes dockerd fetch from a place the client names is allowed only as
+ * the role's `fetch` says: not at all by default, any place with `fetch: any` (admin), or listed
+ * hosts, whose addresses the gateway still checks before forwarding (`fetchHosts`).
+ */
+function checkFetch(
+  role: CompiledRole,
+  input: DecisionInput,
+  allowed: Decision,
+  trace: RuleTrace[] | undefined,
+): Decision {
+  const targets = fetchTargets(input);
+  if (targets.length === 0 || role.fetch.kind === 'any') return allowed;
+  let denial: Decision | undefined;
+  const rule = role.fetch;
+  if (rule.kind === 'none') {
+    denial = {
+      allow: false,
+      role: role.name,
+      rule: `${role.name}/no-server-fetch`,
+      reason: `role ${role.name} may not make the daemon fetch from a place the client names (${targets[0]!.what}); give the role "fetch: { allow: [host] }" in the policy, or send the content with the request`,
+    };
+  } else {
+    const bad = targets.find((t) => t.host === undefined || !rule.test(t.host));
+    if (bad) {
+      denial = {
+        allow: false,
+        role: role.name,
+        rule: `${role.name}/fetch-host-not-listed`,
+        reason:
+          bad.host === undefined
+            ? `the daemon would fetch ${bad.what}, whose host dockward cannot read, so it is refused`
+            : `the daemon would fetch from ${bad.host} (${bad.what}), which is not in role ${role.name}'s fetch.allow (${rule.patterns.join(', ')})`,
+      };
+    }
+  }
+  // The fetch check overrules the allow rule: only it made the decision.
+  if (denial && trace) for (const t of trace) t.decisive = false;
+  trace?.push({
+    rule: denial?.rule ?? `${role.name}/fetch`,
+    effect: denial ? 'deny' : 'allow',
+    outcome: 'applies',
+    detail: targets.map((t) => t.what).join(', '),
+    decisive: denial !== undefined,
+    where: `the fetch setting of role ${role.name}`,
+  });
+  if (denial) return denial;
+  return { ...allowed, fetchHosts: [...new Set(targets.map((t) => t.host!))] };
+}
+
+/**
+ * Whether a path glob (`/containers/web-*\/logs`) can match some path of a route template
+ * (`/containers/{id}/logs`): literal segments must match, a variable segment takes anything.
+ */
+export function globMayMatchTemplate(glob: string, template: string): boolean {
+  const g = glob.split('/');
+  const t = template.split('/');
+  const match = (i: number, j: number): boolean => {
+    if (i === g.length) return j === t.length || t.slice(j).every((x) => /^\{[A-Za-z0-9]+\*\}$/.test(x));
+    if (g[i] === '**') return match(i + 1, j) || (j < t.length && match(i, j + 1));
+    if (j === t.length) return false;
+    const seg = t[j]!;
+    if (/^\{[A-Za-z0-9]+[*+]\}$/.test(seg)) return match(i + 1, j) || match(i + 1, j + 1) || match(i, j + 1);
+    if (/^\{[A-Za-z0-9]+\}$/.test(seg)) return match(i + 1, j + 1);
+    return segmentGlob(g[i]!).test(seg) && match(i + 1, j + 1);
+  };
+  return match(0, 0);
 }
 
 function outcomeText(applies: boolean | undefined): RuleTrace['outcome'] {

@@ -109,6 +109,14 @@ function isUnder(path: string, prefix: string): boolean {
   return prefix === '/' || path === prefix || path.startsWith(`${prefix}/`);
 }
 
+/**
+ * True when mounting `source` exposes `listed`: the source is the listed path, below it, or a
+ * parent of it (`/run` exposes `/run/docker.sock`, `/` exposes everything). Both are cleaned.
+ */
+export function overlaps(source: string, listed: string): boolean {
+  return isUnder(source, listed) || isUnder(listed, source);
+}
+
 // --- reading the canonical body ---------------------------------------------------------
 
 type Obj = Record<string, unknown>;
@@ -401,7 +409,7 @@ const DEFS: { [K in ConditionKey]: ConditionDef<K> } = {
       const hit =
         param === 'any'
           ? mounts
-          : mounts.filter((m) => m.source.startsWith('/') && param.some((p) => isUnder(m.source, p)));
+          : mounts.filter((m) => m.source.startsWith('/') && param.some((p) => overlaps(m.source, p)));
       return hit.length > 0
         ? yes(`mounts host path ${hit[0]!.source} via ${hit[0]!.via}`)
         : no('mounts no such host path');

@@ -32,6 +32,12 @@ export interface Decision {
   /** `<role>/<rule>`: the rule that made the decision (the role that defines the rule). */
   rule: string;
   reason: string;
+  /**
+   * Hosts dockerd would fetch from that the role lists in `fetch.allow`: allowed only once every
+   * address they resolve to is checked (never loopback, link-local or the host's own; the
+   * gateway's fetch-guard stage does it, failing closed).
+   */
+  fetchHosts?: readonly string[];
 }
 
 /** How one rule fared for a request, for `policy explain`. */

@@ -68,9 +68,27 @@ export const RULE = z
     message: 'a rule needs endpoints (names or globs), methods or paths',
   });
 
+/** Where dockerd may fetch from for this role (build remote, image import URL, plugin remote). */
+const FETCH = z.union([
+  z.literal('any'),
+  z.strictObject({
+    allow: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9*?][A-Za-z0-9*?.-]*)$/,
+            'a host name, a glob like *.example.com or an IP address (no scheme, port or path)',
+          ),
+      )
+      .min(1),
+  }),
+]);
+
 export const ROLE = z.strictObject({
   description: z.string().optional(),
   extends: toList(ROLE_NAME).optional(),
+  fetch: FETCH.optional(),
   allow: z.array(RULE).optional(),
   deny: z.array(RULE).optional(),
 });
@@ -86,6 +104,7 @@ export const POLICY = z.strictObject({
 export type PolicyFile = z.output<typeof POLICY>;
 export type RoleSpec = z.output<typeof ROLE>;
 export type RuleSpec = z.output<typeof RULE>;
+export type FetchSpec = z.output<typeof FETCH>;
 export type IdentitySpec = z.output<typeof IDENTITY>;
 export type ConditionsSpec = z.output<typeof CONDITIONS>;
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DockwardError } from '../../errors.js';
-import { EXAMPLE, fixture, policy } from './test-support.js';
+import { bodyFile, EXAMPLE, fixture, policy } from './test-support.js';
 
 describe('dockward policy check', () => {
   it('prints a summary of a valid file', async () => {
@@ -32,6 +32,28 @@ describe('dockward policy check', () => {
       data.roles.map((x) => x.name),
       ['readonly', 'operator', 'admin', 'ci', 'web'],
     );
+  });
+
+  it('--strict passes the shipped example and the built-in roles', async () => {
+    for (const file of [EXAMPLE, 'builtin']) {
+      const r = await policy('policy', 'check', file, '--strict');
+      assert.equal(r.error, undefined, String(r.error));
+      assert.match(r.stdout, /strict {9}no role other than admin reaches host power/);
+    }
+  });
+
+  it('--strict fails with DW_E_POLICY naming each way a role reaches host power', async () => {
+    const file = bodyFile(
+      'open.yaml',
+      'version: 1\ndefaultRole: web\nroles:\n  web:\n    allow:\n      - id: create\n        endpoints: [container.create]\n',
+    );
+    const plain = await policy('policy', 'check', file);
+    assert.equal(plain.error, undefined);
+    const r = await policy('policy', 'check', file, '--strict');
+    assert.ok(r.error instanceof DockwardError);
+    assert.equal(r.error.code, 'DW_E_POLICY');
+    assert.match(r.error.message, /role web reaches privileged \(allowed by web\/create\)/);
+    assert.match(r.error.message, /role web reaches capability DAC_READ_SEARCH/);
   });
 
   it('checks the built-in roles with "builtin"', async () => {

@@ -13,8 +13,15 @@ export function policyCommand(): Command {
   policy
     .command('check <file>')
     .description('Validate a policy file: exit 0 with a summary, or exit 2 naming file:line:col and the fix.')
-    .action(async (file: string, _opts: unknown, cmd: Command) => {
-      contextOf(cmd).out.result(await policyCheck({ file }), renderPolicySummary);
+    .option(
+      '--strict',
+      'also fail (exit 2) when a role other than admin can reach host power (see docs/policy.md)',
+    )
+    .action(async (file: string, opts: { strict?: boolean }, cmd: Command) => {
+      contextOf(cmd).out.result(
+        await policyCheck({ file, strict: opts.strict === true }),
+        renderPolicySummary,
+      );
     });
 
   policy

@@ -4,7 +4,8 @@ import type { Endpoint } from './types.js';
  * Debug routes (moby `daemon/server/router/debug`): expvar and Go's pprof. dockerd 20.10 serves
  * them even without `--debug`, to any method and only without the `/vX.Y` prefix; since API 1.48
  * they are GET routes reachable with the prefix too. Only GET is listed: any other method is
- * unknown here and so refused, which is the safe side of that difference.
+ * unknown here and so refused, which is the safe side of that difference. Every one is
+ * `adminOnly` (and `sensitive`): none is needed to run containers.
  */
 export const DEBUG_ENDPOINTS: readonly Endpoint[] = [
   {
@@ -16,6 +17,7 @@ export const DEBUG_ENDPOINTS: readonly Endpoint[] = [
     summary: "The daemon's exported variables (command line, memory statistics).",
     body: 'none',
     readonly: true,
+    adminOnly: true,
     sensitive: true,
   },
   {
@@ -26,6 +28,8 @@ export const DEBUG_ENDPOINTS: readonly Endpoint[] = [
     summary: 'Index of the available Go runtime profiles.',
     body: 'none',
     readonly: true,
+    adminOnly: true,
+    sensitive: true,
   },
   {
     name: 'debug.pprof.cmdline',
@@ -35,6 +39,7 @@ export const DEBUG_ENDPOINTS: readonly Endpoint[] = [
     summary: "The daemon's command line.",
     body: 'none',
     readonly: true,
+    adminOnly: true,
     sensitive: true,
   },
   {
@@ -47,6 +52,8 @@ export const DEBUG_ENDPOINTS: readonly Endpoint[] = [
     streams: 'response',
     body: 'none',
     readonly: true,
+    adminOnly: true,
+    sensitive: true,
   },
   {
     name: 'debug.pprof.symbol',
@@ -56,6 +63,8 @@ export const DEBUG_ENDPOINTS: readonly Endpoint[] = [
     summary: 'Look up program counters as function names.',
     body: 'none',
     readonly: true,
+    adminOnly: true,
+    sensitive: true,
   },
   {
     name: 'debug.pprof.trace',
@@ -66,6 +75,8 @@ export const DEBUG_ENDPOINTS: readonly Endpoint[] = [
     streams: 'response',
     body: 'none',
     readonly: true,
+    adminOnly: true,
+    sensitive: true,
   },
   {
     // heap, goroutine (full stacks with `debug=2`), allocs, block, mutex, threadcreate.
@@ -76,6 +87,7 @@ export const DEBUG_ENDPOINTS: readonly Endpoint[] = [
     summary: 'A named runtime profile (heap, goroutine, allocs, block, mutex, threadcreate).',
     body: 'none',
     readonly: true,
+    adminOnly: true,
     sensitive: true,
   },
 ];

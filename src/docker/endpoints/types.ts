@@ -79,6 +79,13 @@ export interface Endpoint {
    */
   readonly sensitive?: boolean;
   /**
+   * True for routes only an admin may call, whatever a policy's globs or `@reads` select for
+   * other roles: the daemon's debug handlers (pprof, expvar) hand out its command line, memory
+   * and goroutine stacks, and a profile or trace keeps the daemon busy for as long as asked.
+   * `@reads` never selects them, and `policy check --strict` flags a non-admin role that reaches one.
+   */
+  readonly adminOnly?: boolean;
+  /**
    * True when the request body normally carries a credential (registry password, swarm join
    * token or unlock key, secret data, CA signing key); the audit log must not store it verbatim.
    */

@@ -36,6 +36,20 @@ export function canonicalizePath(
       error: new DockwardError('DW_E_BAD_REQUEST', `${route.endpoint.name} does not upgrade the connection`),
     };
   }
+  const form = formContentType(head.rawHeaders);
+  if (form) {
+    // dockerd's handlers read parameters with Go's FormValue, which can parse such a body and
+    // prefer its values to the query the policy checked (`remote=`, `fromSrc=`, `networkmode=`).
+    // No Docker client sends one, so it is refused rather than reasoned about.
+    return {
+      ok: false,
+      canonical,
+      error: new DockwardError(
+        'DW_E_BAD_REQUEST',
+        `a ${form} body is not accepted: dockerd would read request parameters from it; send them in the query`,
+      ),
+    };
+  }
   if (head.upgrade && headerValue(head.rawHeaders, 'transfer-encoding') !== undefined) {
     return {
       ok: false,
@@ -44,6 +58,16 @@ export function canonicalizePath(
     };
   }
   return { ok: true, canonical };
+}
+
+/** The form media type of any Content-Type header (Go reads the first; every one is checked). */
+function formContentType(raw: readonly string[]): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'content-type') continue;
+    const type = raw[i + 1]!.split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data') return type;
+  }
+  return undefined;
 }
 
 /** The canonical body: the bytes forwarded and the value the policy reads. */
