@@ -32,6 +32,10 @@ import {
   hijacks,
 } from './stages/canonicalize.js';
 import { decide } from './stages/decide.js';
+import { checkOwned, labelOwned } from './stages/own.js';
+import { LABELLED_BODIES } from './ownership/owner-label.js';
+import type { Ownership } from './ownership/ownership.js';
+import { BODY_REFERENCES } from './ownership/references.js';
 import { recordCompletion, recordDecision } from './stages/record.js';
 import type { Upstream } from './upstream.js';
 
@@ -97,7 +101,10 @@ export async function check(
   const canonical = path.canonical;
   const endpoint = canonical.route!.endpoint;
   let body: CanonicalBodyResult | undefined;
-  const readsBody = deps.decider.needsBody(endpoint);
+  // Create and reference bodies are read whatever the policy: the owner label goes into them and
+  // an `own` role's references are checked in them.
+  const readsBody =
+    deps.decider.needsBody(endpoint) || LABELLED_BODIES.has(endpoint.name) || BODY_REFERENCES.has(endpoint.name);
   // A hijacked request's body (exec start's JSON) is read whole before the connection is
   // spliced; otherwise only a policy that reads this endpoint's body costs a wait here.
   if (readsBody || hijacks(head, canonical)) {
@@ -127,7 +134,9 @@ export async function check(
       ...(body ? { body } : {}),
     };
   }
-  return { ok: true, canonical, decision: verdict.decision, ...(body ? { body } : {}) };
+  const owned = labelOwned(verdict.decision, identity, canonical, body);
+  if (owned instanceof DockwardError) return { ok: false, error: owned, canonical };
+  return { ok: true, canonical, decision: verdict.decision, ...(owned ? { body: owned } : {}) };
 }
 
 export interface PipelineDeps {
@@ -138,6 +147,8 @@ export interface PipelineDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   bodyLimit?: number;
+  /** Owner lookups for `own` roles; without it such a role is refused whatever it names. */
+  ownership?: () => Ownership | undefined;
 }
 
 /** The per-request stages with their effects, for the gateway's connections. */
@@ -192,6 +203,26 @@ export class Pipeline {
     if (!checked.ok) {
       await this.refuse(ctx, checked.error);
       ctx.status = io.refuse(checked.error);
+      io.discardBody();
+      done();
+      return;
+    }
+    const ownRefusal = await checkOwned(
+      this.deps.ownership?.(),
+      checked.decision,
+      ctx.conn.identity,
+      checked.canonical,
+      checked.body?.value,
+    );
+    if (ownRefusal) {
+      ctx.decision = {
+        ...checked.decision,
+        allow: false,
+        rule: `${checked.decision.role}/own`,
+        reason: ownRefusal.message,
+      };
+      await this.refuse(ctx, ownRefusal);
+      ctx.status = io.refuse(ownRefusal);
       io.discardBody();
       done();
       return;

@@ -24,7 +24,8 @@ roles:
         reason: a read that leaks nothing
 
   operator:
-    description: Container, image, volume and network lifecycle; never privileged, host mounts, host namespaces, extra capabilities, devices or switched-off confinement.
+    own: true
+    description: Container, image, volume and network lifecycle on its own objects (the gateway's owner label); never privileged, host mounts, host namespaces, extra capabilities, devices or switched-off confinement.
     extends: readonly
     allow:
       - id: containers

@@ -32,6 +32,8 @@ export interface Decision {
   /** `<role>/<rule>`: the rule that made the decision (the role that defines the rule). */
   rule: string;
   reason: string;
+  /** The role may touch only objects labelled with its identity (`own: true`). */
+  own?: boolean;
 }
 
 /** How one rule fared for a request, for `policy explain`. */

@@ -71,6 +71,8 @@ export const RULE = z
 export const ROLE = z.strictObject({
   description: z.string().optional(),
   extends: toList(ROLE_NAME).optional(),
+  /** Limits the role to objects its identity created (the gateway's owner label); inherited. */
+  own: z.boolean().optional(),
   allow: z.array(RULE).optional(),
   deny: z.array(RULE).optional(),
 });
