@@ -104,7 +104,9 @@ export async function check(
   // Create and reference bodies are read whatever the policy: the owner label goes into them and
   // an `own` role's references are checked in them.
   const readsBody =
-    deps.decider.needsBody(endpoint) || LABELLED_BODIES.has(endpoint.name) || BODY_REFERENCES.has(endpoint.name);
+    deps.decider.needsBody(endpoint) ||
+    LABELLED_BODIES.has(endpoint.name) ||
+    BODY_REFERENCES.has(endpoint.name);
   // A hijacked request's body (exec start's JSON) is read whole before the connection is
   // spliced; otherwise only a policy that reads this endpoint's body costs a wait here.
   if (readsBody || hijacks(head, canonical)) {

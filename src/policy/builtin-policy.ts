@@ -49,10 +49,6 @@ roles:
         endpoints: ['*']
         when: { hostMounts: any }
         reason: host paths may not be mounted by operators, use named volumes
-      - id: no-volumes-from
-        endpoints: ['*']
-        when: { volumesFrom: true }
-        reason: operators may not copy the mounts of another container
       - id: no-host-namespaces
         endpoints: ['*']
         when: { hostNamespaces: any }

@@ -26,7 +26,11 @@ export function labelsCreations(decision: Decision): boolean {
 }
 
 /** Endpoints whose JSON body carries the created object's `Labels`. */
-export const LABELLED_BODIES: ReadonlySet<string> = new Set(['container.create', 'volume.create', 'network.create']);
+export const LABELLED_BODIES: ReadonlySet<string> = new Set([
+  'container.create',
+  'volume.create',
+  'network.create',
+]);
 
 /** `POST /build` takes its image labels as a JSON query parameter. */
 export const LABELLED_QUERIES: ReadonlySet<string> = new Set(['build']);
@@ -58,7 +62,8 @@ export function labelBody(endpoint: Endpoint, body: LabelledBody, owner: string)
     throw new DockwardError('DW_E_BAD_REQUEST', 'Labels must be a JSON object of strings');
   const text = body.bytes.toString('utf8');
   const root = parseStrictJson(text);
-  if (root.kind !== 'object') throw new DockwardError('DW_E_BAD_REQUEST', 'a create body must be a JSON object');
+  if (root.kind !== 'object')
+    throw new DockwardError('DW_E_BAD_REQUEST', 'a create body must be a JSON object');
   const members: string[] = [];
   root.entries.forEach((e, i) => {
     const end = i + 1 < root.entries.length ? root.entries[i + 1]!.keyOffset - 1 : text.length - 1;
@@ -82,7 +87,8 @@ export interface LabelledBody {
 /** The one value of a JSON query parameter (dockerd reads the first; two are refused here). */
 function oneParam(query: URLSearchParams, name: string): unknown {
   const all = query.getAll(name);
-  if (all.length > 1) throw new DockwardError('DW_E_BAD_REQUEST', `the query parameter "${name}" is given twice`);
+  if (all.length > 1)
+    throw new DockwardError('DW_E_BAD_REQUEST', `the query parameter "${name}" is given twice`);
   if (all.length === 0 || all[0] === '') return undefined;
   try {
     return JSON.parse(all[0]!) as unknown;

@@ -147,7 +147,8 @@ export class Ownership {
         facts = await this.lookup('container', facts.containerId);
         shown = `${facts.name ?? r.ref} (of exec ${r.ref.slice(0, 12)})`;
       }
-      if (!facts.exists && r.createIfMissing && kind === 'volume') facts = await this.createVolume(r.ref, owner);
+      if (!facts.exists && r.createIfMissing && kind === 'volume')
+        facts = await this.createVolume(r.ref, owner);
       if (!facts.exists) return notFound(kind, r.ref);
       if (facts.owner !== owner) {
         const where = r.via === 'path' ? '' : ` (named in ${r.via})`;
@@ -179,7 +180,10 @@ export class Ownership {
 
 function notFound(kind: ObjectKind, ref: string): DockwardError {
   const text = NOT_FOUND[kind];
-  return new DockwardError('DW_E_NOT_FOUND', text.includes('{}') ? text.replace('{}', ref) : `${text}: ${ref}`);
+  return new DockwardError(
+    'DW_E_NOT_FOUND',
+    text.includes('{}') ? text.replace('{}', ref) : `${text}: ${ref}`,
+  );
 }
 
 function lookupFailed(kind: ObjectKind, ref: string, why: string): DockwardError {

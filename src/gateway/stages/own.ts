@@ -73,7 +73,10 @@ export async function checkOwned(
   const refs = objectRefs(route.endpoint, route.params, canonical.query, bodyValue);
   if (refs.length === 0) return undefined;
   if (!ownership)
-    return new DockwardError('DW_E_DENIED', `role ${decision.role} is limited to its own objects, which this gateway cannot check`);
+    return new DockwardError(
+      'DW_E_DENIED',
+      `role ${decision.role} is limited to its own objects, which this gateway cannot check`,
+    );
   try {
     return await ownership.check(refs, ownerName(identity));
   } catch (err) {
