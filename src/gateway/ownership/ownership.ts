@@ -154,7 +154,7 @@ export class Ownership {
         const where = r.via === 'path' ? '' : ` (named in ${r.via})`;
         const whose =
           facts.owner === undefined
-            ? 'has no owner label: only admin may use it'
+            ? 'belongs to another identity (it has no owner label: only admin may use it)'
             : 'belongs to another identity';
         return new DockwardError('DW_E_DENIED', `${kind} ${shown}${where} ${whose}`, {
           hint: `this role may use only objects it created (label ${OWNER_LABEL}=${owner})`,
