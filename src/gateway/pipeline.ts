@@ -5,7 +5,7 @@
  *
  * and then every request on it, plain or upgrading alike:
  *
- *   canonicalize (path, then body when the policy reads it) → decide → record → forward
+ *   canonicalize (path, then body when the policy reads it) → decide → own → record → forward
  *
  * `check` is the pure part (canonicalize + decide): `policy explain` and the policy tests run it
  * too, so what they show is what the gateway does. `Pipeline.run` adds the effects: the refusal,
@@ -40,7 +40,7 @@ import { recordCompletion, recordDecision } from './stages/record.js';
 import type { Upstream } from './upstream.js';
 
 /** The stages, in the order they run (connection-level first). */
-export const STAGES = ['admit', 'identify', 'canonicalize', 'decide', 'record', 'forward'] as const;
+export const STAGES = ['admit', 'identify', 'canonicalize', 'decide', 'own', 'record', 'forward'] as const;
 
 /** One request as the HTTP layer delivers it to the pipeline. */
 export interface RequestIO {

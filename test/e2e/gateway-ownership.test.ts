@@ -83,6 +83,7 @@ describe('ownership: an operator may touch only its own containers and volumes',
     await refused('op', ['restart', 'admbox'], notAdmbox);
     await refused('op', ['logs', 'admbox'], notAdmbox);
     await refused('op', ['rm', '-f', 'admbox'], notAdmbox);
+    await refused('op', ['network', 'connect', 'opnet', 'admbox'], notAdmbox);
     assert.equal(await ok('boss', ['inspect', '--format', '{{.State.Running}}', 'admbox']), 'true\n');
   });
 
