@@ -1,7 +1,7 @@
 // Ownership through the gateway: what an operator creates carries its identity, and the
 // built-in operator (own: true) may touch only that. The real docker CLI 28, real dockerd.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -166,6 +166,31 @@ describe('ownership: an operator may touch only its own containers and volumes',
     await ok('boss', ['rm', '-f', 'handover']);
     await ok('boss', ['run', '-d', '--name', 'handover', TEST_IMAGE, 'sleep', '600']);
     await refused('op', ['exec', 'handover', 'true'], /container handover belongs to another identity/);
+  });
+
+  it('labels the images it builds; another operator cannot remove, retag or push over them', async () => {
+    const ctx = join(work, 'ctx');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${TEST_IMAGE}\nRUN echo built > /built\n`);
+    const build = await runDocker(['build', '-q', '-t', 'opimg:1', '--label', `${OWNER}=boss`, ctx], {
+      env: gw.envFor('op', { DOCKER_BUILDKIT: '0' }),
+    });
+    assert.equal(build.code, 0, build.stderr);
+    const fmt = `{{index .Config.Labels "${OWNER}"}}`;
+    assert.equal(await ok('boss', ['image', 'inspect', '--format', fmt, 'opimg:1']), 'op\n');
+    const notOps = /image opimg:1 belongs to another identity/;
+    await refused('op2', ['rmi', 'opimg:1'], notOps);
+    await refused('op2', ['tag', 'opimg:1', 'mine:1'], notOps);
+    // op2 cannot move op's name onto an image of its own either
+    await refused(
+      'op2',
+      ['tag', TEST_IMAGE, 'opimg:1'],
+      /image (docker.io\/library\/)?opimg:1 \(named in query repo\) belongs to another identity/,
+    );
+    await ok('op', ['tag', 'opimg:1', 'opimg:2']);
+    await ok('op', ['rmi', 'opimg:2']);
+    // a pulled (unlabelled) image is shared: the policy alone decides
+    await ok('op2', ['tag', TEST_IMAGE, 'shared:1']);
   });
 
   it('records each refusal in the audit log like other denials', () => {

@@ -66,7 +66,9 @@ export class OwnerCache {
 
   store(kind: ObjectKind, ref: string, facts: ObjectFacts, token: number): void {
     // Exec ids are never reused and an exec never changes container: those may always be kept.
-    if (!this.live || !facts.exists || (token !== this.generation && kind !== 'exec')) return;
+    // Image names move between images without a reliable event per spelling: never cached.
+    if (!this.live || !facts.exists || kind === 'image' || (token !== this.generation && kind !== 'exec'))
+      return;
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
     this.entries.set(`${kind}:${ref}`, { facts, at: this.now() });
   }

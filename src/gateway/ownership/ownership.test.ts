@@ -13,6 +13,8 @@ function fakeDocker() {
   const containers = new Map<string, { Id: string; Name: string; owner?: string }>();
   const volumes = new Map<string, { owner?: string }>();
   const execs = new Map<string, string>();
+  /** image name → owner ('' for a pulled, unlabelled image) */
+  const images = new Map<string, string>();
   const calls: string[] = [];
   const call: DockerCall = async (method, path, body) => {
     calls.push(`${method} ${path}`);
@@ -40,6 +42,15 @@ function fakeDocker() {
       const v = volumes.get(b.Name)!;
       return { status: 201, json: { Name: b.Name, Labels: v.owner ? { [OWNER_LABEL]: v.owner } : {} } };
     }
+    m = /^\/images\/(.+)\/json$/.exec(path);
+    if (m) {
+      const owner = images.get(m[1]!);
+      if (owner === undefined) return { status: 404, json: {} };
+      return {
+        status: 200,
+        json: { Id: 'sha256:1', Config: { Labels: owner ? { [OWNER_LABEL]: owner } : null } },
+      };
+    }
     m = /^\/volumes\/([^/]+)$/.exec(path);
     if (m) {
       const v = volumes.get(m[1]!);
@@ -50,7 +61,7 @@ function fakeDocker() {
   };
   const put = (name: string, id: string, owner?: string) =>
     containers.set(name, { Id: id, Name: name, ...(owner ? { owner } : {}) });
-  return { call, calls, containers, volumes, execs, put };
+  return { call, calls, containers, volumes, execs, images, put };
 }
 
 describe('Ownership.check', () => {
@@ -110,6 +121,24 @@ describe('Ownership.check', () => {
       (await own.check([{ ...ref }], 'bob'))?.message ?? '',
       /volume data .* belongs to another identity/,
     );
+  });
+
+  it("refuses another identity's built image but lets shared (unlabelled) images follow the policy", async () => {
+    const d = fakeDocker();
+    d.images.set('bobs:1', 'bob');
+    d.images.set('busybox', '');
+    const own = new Ownership(d.call);
+    const img = (ref: string, extra = {}) => [
+      { kind: 'image' as const, ref, via: 'path', sharedIfUnlabelled: true, ...extra },
+    ];
+    assert.match(
+      (await own.check(img('bobs:1'), 'alice'))?.message ?? '',
+      /image bobs:1 belongs to another identity/,
+    );
+    assert.equal(await own.check(img('bobs:1'), 'bob'), undefined);
+    assert.equal(await own.check(img('busybox'), 'alice'), undefined);
+    assert.equal(await own.check(img('new:tag', { missingOk: true }), 'alice'), undefined);
+    assert.equal((await own.check(img('gone'), 'alice'))?.code, 'DW_E_NOT_FOUND');
   });
 
   it('refuses (fails closed) when dockerd cannot be asked', async () => {

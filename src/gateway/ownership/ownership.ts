@@ -46,6 +46,7 @@ const LOOKUP_PATH: Readonly<Record<ObjectKind, (ref: string) => string>> = {
   volume: (ref) => `/volumes/${encodePath(ref)}`,
   network: (ref) => `/networks/${encodePath(ref)}`,
   exec: (ref) => `/exec/${encodePath(ref)}/json`,
+  image: (ref) => `/images/${encodePath(ref)}/json`,
 };
 
 /** dockerd's own wording for a missing object, so clients treat it as "not found". */
@@ -54,6 +55,7 @@ const NOT_FOUND: Readonly<Record<ObjectKind, string>> = {
   volume: 'get {}: no such volume',
   network: 'network {} not found',
   exec: 'No such exec instance',
+  image: 'No such image',
 };
 
 function rec(v: unknown): Record<string, unknown> {
@@ -72,6 +74,11 @@ export function factsOf(kind: ObjectKind, json: unknown): ObjectFacts {
       const name = str(j.Name)?.replace(/^\//, '');
       const id = str(j.Id);
       return { exists: true, ...(id ? { id } : {}), ...(name ? { name } : {}), ...(owner ? { owner } : {}) };
+    }
+    case 'image': {
+      const owner = str(rec(rec(j.Config).Labels)[OWNER_LABEL]);
+      const id = str(j.Id);
+      return { exists: true, ...(id ? { id } : {}), ...(owner ? { owner } : {}) };
     }
     case 'volume':
     case 'network': {
@@ -149,7 +156,11 @@ export class Ownership {
       }
       if (!facts.exists && r.createIfMissing && kind === 'volume')
         facts = await this.createVolume(r.ref, owner);
-      if (!facts.exists) return notFound(kind, r.ref);
+      if (!facts.exists) {
+        if (r.missingOk) continue;
+        return notFound(kind, r.ref);
+      }
+      if (r.sharedIfUnlabelled && facts.owner === undefined) continue;
       if (facts.owner !== owner) {
         const where = r.via === 'path' ? '' : ` (named in ${r.via})`;
         const whose =

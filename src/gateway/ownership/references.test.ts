@@ -85,6 +85,21 @@ describe('objectRefs', () => {
     );
   });
 
+  it("names a built image's rm, tag and push, and a tag's target, as shared when unlabelled", () => {
+    const refs = objectRefs(
+      endpoint('image.tag'),
+      { name: 'app:1' },
+      new URLSearchParams('repo=app&tag=latest'),
+      undefined,
+    );
+    assert.deepEqual(refs, [
+      { kind: 'image', ref: 'app:1', via: 'path', sharedIfUnlabelled: true },
+      { kind: 'image', ref: 'app:latest', via: 'query repo', sharedIfUnlabelled: true, missingOk: true },
+    ]);
+    assert.equal(objectRefs(endpoint('image.delete'), { name: 'x' }, none, undefined).length, 1);
+    assert.equal(objectRefs(endpoint('image.inspect'), { name: 'x' }, none, undefined).length, 0);
+  });
+
   it('reads a legacy start body as host configuration', () => {
     const refs = objectRefs(endpoint('container.start'), { id: 'me' }, none, { VolumesFrom: ['other'] });
     assert.deepEqual(

@@ -6,7 +6,7 @@
  * whatever else it does, so every place dockerd resolves a name must be listed here.
  */
 
-export type ObjectKind = 'container' | 'volume' | 'network' | 'exec';
+export type ObjectKind = 'container' | 'volume' | 'network' | 'exec' | 'image';
 
 export interface ObjectRef {
   kind: ObjectKind;
@@ -16,6 +16,13 @@ export interface ObjectRef {
   via: string;
   /** A named volume a container mounts: dockerd creates it when missing. */
   createIfMissing?: boolean;
+  /**
+   * Images are one shared namespace (pulled images carry no label): only an image another
+   * identity built (labelled) is refused; an unlabelled one follows the policy alone.
+   */
+  sharedIfUnlabelled?: boolean;
+  /** A name that may not exist yet (a tag's target). */
+  missingOk?: boolean;
 }
 
 /** The path parameter that names the object, by endpoint area. */
@@ -71,6 +78,9 @@ export function hostConfigRefs(host: unknown, at: string): ObjectRef[] {
   return out;
 }
 
+/** Image writes checked against a built image's owner label (`image rm`, `tag`, `push`). */
+const IMAGE_WRITES: ReadonlySet<string> = new Set(['image.delete', 'image.tag', 'image.push']);
+
 /** Every object a request names. */
 export function objectRefs(
   endpoint: { name: string; area: string },
@@ -82,6 +92,20 @@ export function objectRefs(
   const inPath = PATH_OBJECT[endpoint.area];
   const named = inPath ? params[inPath.param] : undefined;
   if (inPath && named !== undefined && named !== '') out.push({ kind: inPath.kind, ref: named, via: 'path' });
+  if (IMAGE_WRITES.has(endpoint.name) && params.name) {
+    out.push({ kind: 'image', ref: params.name, via: 'path', sharedIfUnlabelled: true });
+    const repo = query.get('repo');
+    if (endpoint.name === 'image.tag' && repo) {
+      const tag = query.get('tag');
+      out.push({
+        kind: 'image',
+        ref: tag ? `${repo}:${tag}` : repo,
+        via: 'query repo',
+        sharedIfUnlabelled: true,
+        missingOk: true,
+      });
+    }
+  }
   if (endpoint.name === 'image.commit') {
     const c = query.get('container');
     if (c) out.push({ kind: 'container', ref: c, via: 'query container' });
