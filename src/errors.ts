@@ -124,7 +124,7 @@ export const ERROR_CODES = {
   },
   DW_E_NOT_FOUND: {
     kind: 'not-found',
-    summary: 'A file or folder dockward was asked to use does not exist.',
+    summary: 'A file, folder or Docker object (gateway ownership check) does not exist.',
   },
   DW_E_NETWORK: {
     kind: 'upstream',

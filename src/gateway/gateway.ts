@@ -15,6 +15,7 @@ import { DEFAULT_HTTP_OPTIONS, HttpConnection, type HttpLayerOptions } from './h
 import { Pipeline } from './pipeline.js';
 import { admit } from './stages/admit.js';
 import { identify } from './stages/identify.js';
+import { Ownership } from './ownership/ownership.js';
 import { loadTlsMaterial, type TlsFiles, type TlsMaterial } from './tls-material.js';
 import type { Upstream } from './upstream.js';
 
@@ -77,6 +78,7 @@ export class Gateway {
   private reloadTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private readonly pipeline: Pipeline;
+  private readonly ownership: Ownership;
 
   private constructor(private readonly config: GatewayConfig) {
     this.metrics = config.metrics ?? new GatewayMetrics();
@@ -84,11 +86,13 @@ export class Gateway {
     this.connIdStep = config.connIds?.step ?? 1;
     this.allowlist = compileAllowlist(config.allow.length > 0 ? config.allow : LOOPBACK_ONLY);
     const routes = config.routes ?? ROUTE_TABLE;
+    this.ownership = Ownership.forUpstream(config.upstream, config.logger);
     this.pipeline = new Pipeline({
       routes,
       decider: () => this.decider,
       audit: () => config.audit,
       upstream: () => config.upstream,
+      ownership: () => this.ownership,
       metrics: this.metrics,
       logger: config.logger,
       ...(config.bodyLimit !== undefined ? { bodyLimit: config.bodyLimit } : {}),
@@ -127,6 +131,7 @@ export class Gateway {
       });
     });
     gw.watch();
+    gw.ownership.start();
     if (config.quiet) return gw;
     const log = config.logger;
     log.info(
@@ -233,6 +238,7 @@ export class Gateway {
       await new Promise((r) => setTimeout(r, 20));
     }
     await new Promise((r) => setImmediate(r));
+    this.ownership.stop();
     this.config.upstream.destroy();
     await this.config.audit.close();
   }

@@ -120,7 +120,10 @@ function send(
 
 describe('pipeline', () => {
   it('lists the stages in order', () => {
-    assert.deepEqual([...STAGES], ['admit', 'identify', 'canonicalize', 'decide', 'record', 'forward']);
+    assert.deepEqual(
+      [...STAGES],
+      ['admit', 'identify', 'canonicalize', 'decide', 'own', 'record', 'forward'],
+    );
   });
 
   it('forwards a bodiless request on the pool, canonical target, and records decision then completion', async () => {

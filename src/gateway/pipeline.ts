@@ -5,7 +5,7 @@
  *
  * and then every request on it, plain or upgrading alike:
  *
- *   canonicalize (path, then body when the policy reads it) → decide → record → forward
+ *   canonicalize (path, then body when the policy reads it) → decide → own → record → forward
  *
  * `check` is the pure part (canonicalize + decide): `policy explain` and the policy tests run it
  * too, so what they show is what the gateway does. `Pipeline.run` adds the effects: the refusal,
@@ -33,11 +33,15 @@ import {
 } from './stages/canonicalize.js';
 import { decide } from './stages/decide.js';
 import { guardFetch, type ResolveHost } from './stages/fetch-guard.js';
+import { checkOwned, labelOwned } from './stages/own.js';
+import { LABELLED_BODIES } from './ownership/owner-label.js';
+import type { Ownership } from './ownership/ownership.js';
+import { BODY_REFERENCES } from './ownership/references.js';
 import { recordCompletion, recordDecision } from './stages/record.js';
 import type { Upstream } from './upstream.js';
 
 /** The stages, in the order they run (connection-level first). */
-export const STAGES = ['admit', 'identify', 'canonicalize', 'decide', 'record', 'forward'] as const;
+export const STAGES = ['admit', 'identify', 'canonicalize', 'decide', 'own', 'record', 'forward'] as const;
 
 /** One request as the HTTP layer delivers it to the pipeline. */
 export interface RequestIO {
@@ -100,7 +104,12 @@ export async function check(
   const canonical = path.canonical;
   const endpoint = canonical.route!.endpoint;
   let body: CanonicalBodyResult | undefined;
-  const readsBody = deps.decider.needsBody(endpoint);
+  // Create and reference bodies are read whatever the policy: the owner label goes into them and
+  // an `own` role's references are checked in them.
+  const readsBody =
+    deps.decider.needsBody(endpoint) ||
+    LABELLED_BODIES.has(endpoint.name) ||
+    BODY_REFERENCES.has(endpoint.name);
   // A hijacked request's body (exec start's JSON) is read whole before the connection is
   // spliced; otherwise only a policy that reads this endpoint's body costs a wait here.
   if (readsBody || hijacks(head, canonical)) {
@@ -137,7 +146,9 @@ export async function check(
       ...(body ? { body } : {}),
     };
   }
-  return { ok: true, canonical, decision: verdict.decision, ...(body ? { body } : {}) };
+  const owned = labelOwned(verdict.decision, identity, canonical, body);
+  if (owned instanceof DockwardError) return { ok: false, error: owned, canonical };
+  return { ok: true, canonical, decision: verdict.decision, ...(owned ? { body: owned } : {}) };
 }
 
 export interface PipelineDeps {
@@ -148,6 +159,8 @@ export interface PipelineDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   bodyLimit?: number;
+  /** Owner lookups for `own` roles; without it such a role is refused whatever it names. */
+  ownership?: () => Ownership | undefined;
 }
 
 /** The per-request stages with their effects, for the gateway's connections. */
@@ -202,6 +215,26 @@ export class Pipeline {
     if (!checked.ok) {
       await this.refuse(ctx, checked.error);
       ctx.status = io.refuse(checked.error);
+      io.discardBody();
+      done();
+      return;
+    }
+    const ownRefusal = await checkOwned(
+      this.deps.ownership?.(),
+      checked.decision,
+      ctx.conn.identity,
+      checked.canonical,
+      checked.body?.value,
+    );
+    if (ownRefusal) {
+      ctx.decision = {
+        ...checked.decision,
+        allow: false,
+        rule: `${checked.decision.role}/own`,
+        reason: ownRefusal.message,
+      };
+      await this.refuse(ctx, ownRefusal);
+      ctx.status = io.refuse(ownRefusal);
       io.discardBody();
       done();
       return;

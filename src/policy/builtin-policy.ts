@@ -24,7 +24,8 @@ roles:
         reason: a read that leaks nothing
 
   operator:
-    description: Container, image, volume and network lifecycle; never privileged, host mounts, host namespaces, extra capabilities, devices or switched-off confinement.
+    own: true
+    description: Container, image, volume and network lifecycle on its own objects (the gateway's owner label); never privileged, host mounts, host namespaces, extra capabilities, devices or switched-off confinement.
     extends: readonly
     allow:
       - id: containers
@@ -48,10 +49,6 @@ roles:
         endpoints: ['*']
         when: { hostMounts: any }
         reason: host paths may not be mounted by operators, use named volumes
-      - id: no-volumes-from
-        endpoints: ['*']
-        when: { volumesFrom: true }
-        reason: operators may not copy the mounts of another container
       - id: no-host-namespaces
         endpoints: ['*']
         when: { hostNamespaces: any }

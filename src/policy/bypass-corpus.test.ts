@@ -1,7 +1,8 @@
 /**
  * Replays test/fixtures/policy/bypass-corpus.json through the gateway's own HTTP/1.1 layer (a
  * server on loopback, fed the raw bytes), then the pipeline's check (canonicalize path + body,
- * decide) with the built-in operator decider, exactly as the gateway does. The e2e suite replays the same file through the real gateway
+ * decide, then the ownership check against a stand-in dockerd) with the built-in operator
+ * decider, exactly as the gateway does. The e2e suite replays the same file through the real gateway
  * and dockerd.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +14,10 @@ import type { PolicyIdentity } from './decision.js';
 import { ROUTE_TABLE } from '../docker/endpoints/index.js';
 import { toHttpStatus } from '../errors.js';
 import { DEFAULT_HTTP_OPTIONS, HttpConnection } from '../gateway/http/connection.js';
+import { OWNER_LABEL } from '../gateway/ownership/owner-label.js';
+import { Ownership } from '../gateway/ownership/ownership.js';
 import { check, type RequestIO } from '../gateway/pipeline.js';
+import { checkOwned } from '../gateway/stages/own.js';
 import { DEFAULT_BODY_LIMIT } from './canonical-body.js';
 
 interface CorpusCase {
@@ -32,12 +36,36 @@ const corpus = JSON.parse(
 ) as { identity: { cn: string; ou: string[] }; cases: CorpusCase[] };
 const identity: PolicyIdentity = { serial: '01', sans: [], ...corpus.identity };
 const CONTAINER_ID = 'c0ffee0123456789';
+/** A container of another identity (admin's). */
+const OTHER_ID = 'badc0ffee0123456';
+
+/**
+ * dockerd as the ownership check sees it, for this test only (no daemon here; the e2e suite
+ * replays the corpus against a real one): {container} is the operator's, {other} and every
+ * network admin's, named volumes do not exist yet and are created for the operator.
+ */
+const ownership = new Ownership(async (method, path) => {
+  if (method === 'POST' && path === '/volumes/create')
+    return { status: 201, json: { Name: 'v', Labels: { [OWNER_LABEL]: identity.cn } } };
+  if (path.startsWith('/volumes/')) return { status: 404, json: { message: 'no such volume' } };
+  if (path.startsWith('/networks/')) return { status: 200, json: { Id: 'n1', Name: 'bridge', Labels: {} } };
+  const id = /^\/containers\/([^/]+)\/json$/.exec(path)?.[1];
+  if (id === CONTAINER_ID)
+    return {
+      status: 200,
+      json: { Id: id, Name: '/mine', Config: { Labels: { [OWNER_LABEL]: identity.cn } } },
+    };
+  if (id === OTHER_ID)
+    return { status: 200, json: { Id: id, Name: '/admins', Config: { Labels: { [OWNER_LABEL]: 'boss' } } } };
+  return { status: 404, json: { message: 'No such container' } };
+});
 
 /** The bytes a replayer sends for a case, following the corpus rules. */
 function rawRequest(c: CorpusCase): Buffer {
   const expand = (s: string) =>
     s
       .replaceAll('{container}', CONTAINER_ID)
+      .replaceAll('{other}', OTHER_ID)
       .replace(/\$\{pad:(\d+)\}/g, (_, n: string) => 'a'.repeat(Number(n)));
   const body = Buffer.from(expand(c.body), 'utf8');
   const lines = [`${c.method} ${expand(c.target)} HTTP/1.1`, 'Host: localhost'];
@@ -63,6 +91,14 @@ async function verdictOf(io: RequestIO): Promise<{ status: number; outcome: stri
     (limit) => io.readBody(limit),
   );
   if (checked.ok) {
+    const refused = await checkOwned(
+      ownership,
+      checked.decision,
+      identity,
+      checked.canonical,
+      checked.body?.value,
+    );
+    if (refused) return { status: toHttpStatus(refused), outcome: 'deny', reason: refused.message };
     return { status: 200, outcome: 'allow', reason: `${checked.decision.rule}: ${checked.decision.reason}` };
   }
   if (checked.decision) {

@@ -293,8 +293,8 @@ roles:
       s.roles.map((r) => [r.name, r.builtin, r.extends, r.allow, r.deny]),
       [
         ['readonly', true, [], 1, 0],
-        ['operator', true, ['readonly'], 5, 8],
-        ['team', false, ['operator'], 6, 9],
+        ['operator', true, ['readonly'], 5, 7],
+        ['team', false, ['operator'], 6, 8],
       ],
     );
   });

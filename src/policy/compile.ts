@@ -166,6 +166,8 @@ interface CompiledRole {
   /** Where dockerd may fetch from for this role: its own `fetch` and those of the roles it extends. */
   readonly fetch: FetchRule;
   readonly extends: readonly string[];
+  /** Limited to its identity's own objects (set here or on a role it extends). */
+  readonly own: boolean;
   readonly rules: ReadonlyMap<string, RuleSet>;
   /** Endpoints where a rule of this role (or a role it extends) reads the body. */
   readonly bodyAt: ReadonlySet<string>;
@@ -585,6 +587,15 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
     }
     return hosts.length > 0 ? compileFetchHosts(hosts) : { kind: 'none' };
   };
+  // `own` is inherited: extending a limited role must not lift the limit (fail closed); a role
+  // may still say `own: false` to lift it explicitly.
+  const ownOf = (name: string, seen: Set<string>): boolean => {
+    const def = defs.get(name);
+    if (!def || seen.has(name)) return false;
+    seen.add(name);
+    if (def.spec.own !== undefined) return def.spec.own;
+    return (def.spec.extends ?? []).some((p) => ownOf(p, seen));
+  };
   for (const [name, def] of defs) {
     const all = rulesOf(name, ['roles', name]);
     const index = new Map<string, RuleSet>();
@@ -605,6 +616,7 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
       description: def.spec.description,
       fetch: fetchOf(name, new Set()),
       extends: def.spec.extends ?? [],
+      own: ownOf(name, new Set()),
       rules: index,
       bodyAt,
       allowCount: all.filter((r) => r.rule.effect === 'allow').length,
@@ -702,7 +714,14 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
           decisive,
           where: r.where,
         });
-        if (decisive) decision = { allow: true, role: role.name, rule: r.name, reason: r.reason };
+        if (decisive)
+          decision = {
+            allow: true,
+            role: role.name,
+            rule: r.name,
+            reason: r.reason,
+            ...(role.own ? { own: true } : {}),
+          };
       }
     }
     if (decision?.allow) decision = checkFetch(role, input, decision, trace);

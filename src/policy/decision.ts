@@ -38,6 +38,8 @@ export interface Decision {
    * gateway's fetch-guard stage does it, failing closed).
    */
   fetchHosts?: readonly string[];
+  /** The role may touch only objects labelled with its identity (`own: true`). */
+  own?: boolean;
 }
 
 /** How one rule fared for a request, for `policy explain`. */

@@ -89,6 +89,8 @@ export const ROLE = z.strictObject({
   description: z.string().optional(),
   extends: toList(ROLE_NAME).optional(),
   fetch: FETCH.optional(),
+  /** Limits the role to objects its identity created (the gateway's owner label); inherited. */
+  own: z.boolean().optional(),
   allow: z.array(RULE).optional(),
   deny: z.array(RULE).optional(),
 });

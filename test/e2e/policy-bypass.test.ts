@@ -73,15 +73,22 @@ describe('the bypass corpus against the real dockerd, as operator', { skip }, ()
   let gw: GatewayProcess;
   let pki: Pki;
   let containerId = '';
+  let otherId = '';
 
   before(async () => {
     dockerd = await startDockerd();
     await buildBusyboxImage(dockerd);
     pki = await makePki({ op: 'operator', boss: 'admin' });
     gw = await startGateway(dockerd, pki);
-    const r = await runDocker(['run', '-d', TEST_IMAGE, 'sleep', '600'], { env: dockerd.env });
+    // {container} is the operator's (the owner label the gateway writes), {other} admin's.
+    const r = await runDocker(['run', '-d', '--label', 'io.dockward.owner=op', TEST_IMAGE, 'sleep', '600'], {
+      env: dockerd.env,
+    });
     assert.equal(r.code, 0, r.stderr);
     containerId = r.stdout.trim();
+    const o = await runDocker(['run', '-d', TEST_IMAGE, 'sleep', '600'], { env: dockerd.env });
+    assert.equal(o.code, 0, o.stderr);
+    otherId = o.stdout.trim();
   });
   after(async () => {
     await gw?.stop();
@@ -99,6 +106,7 @@ describe('the bypass corpus against the real dockerd, as operator', { skip }, ()
       const fill = (s: string) =>
         s
           .replaceAll('{container}', containerId)
+          .replaceAll('{other}', otherId)
           .replace(/\$\{pad:(\d+)\}/g, (_, n: string) => 'a'.repeat(Number(n)));
       const body = Buffer.from(fill(c.body), 'utf8');
       let head = `${c.method} ${fill(c.target)} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n`;

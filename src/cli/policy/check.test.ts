@@ -12,7 +12,7 @@ describe('dockward policy check', () => {
     assert.equal(r.error, undefined);
     assert.match(r.stdout, /example\.yaml: valid/);
     assert.match(r.stdout, /identities {5}4 \(the first that matches gives the role\)/);
-    assert.match(r.stdout, /ci {13}extends operator; 5 allow; 10 deny/);
+    assert.match(r.stdout, /ci {13}extends operator; 5 allow; 9 deny/);
     assert.match(
       r.stdout,
       /body checked {3}container\.create, container\.exec, container\.start, container\.update, service\.create, service\.update, volume\.create/,

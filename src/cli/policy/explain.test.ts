@@ -68,7 +68,12 @@ describe('dockward policy explain', () => {
     assert.match(r.stdout, /^decision {2}allow\n/);
     assert.match(r.stdout, /role {6}web \(via identities\[2\] \(san=DNS:\*\.web\.example\.com\)\)/);
     assert.match(r.stdout, /rule {6}web\/web-containers {2}\(.*example\.yaml:\d+:\d+\)/);
-    assert.match(r.stdout, /body {6}read and canonicalized: 43 bytes \(forwarded unchanged\)/);
+    // a non-admin identity's create gets its owner label (docs/policy.md, Ownership)
+    assert.match(
+      r.stdout,
+      /body {6}read and canonicalized: 68 bytes \(rewritten: this is what would be forwarded\)/,
+    );
+    assert.match(r.stdout, /"Labels":\{"team":"web","io\.dockward\.owner":"w1"\}/);
     assert.doesNotMatch(r.stdout, /Error response/);
   });
 
