@@ -215,7 +215,7 @@ export function gatewayServiceArgs(
 /** True when the unit file starts the gateway with exactly these flags (a reload is then enough). */
 export function unitRunsWith(unitText: string, args: readonly string[]): boolean {
   const exec = /^ExecStart=(.*)$/m.exec(unitText)?.[1];
-  return exec !== undefined && exec.endsWith(` gateway ${args.map(quoteExecArg).join(' ')}`);
+  return exec?.endsWith(` gateway ${args.map(quoteExecArg).join(' ')}`) === true;
 }
 
 /** The daemon.json without its tcp listeners and TLS keys: dockerd on its unix socket only. */
