@@ -218,6 +218,14 @@ export function unitRunsWith(unitText: string, args: readonly string[]): boolean
   return exec?.endsWith(` gateway ${args.map(quoteExecArg).join(' ')}`) === true;
 }
 
+const LOOPBACK_ALLOW = ['127.0.0.0/8', '::1/128'];
+
+/** The --allow values of an installed gateway unit, without the loopback ones install adds itself. */
+export function allowFromUnit(unitText: string): string[] {
+  const exec = /^ExecStart=(.*)$/m.exec(unitText)?.[1] ?? '';
+  return [...exec.matchAll(/--allow (\S+)/g)].map((m) => m[1]!).filter((a) => !LOOPBACK_ALLOW.includes(a));
+}
+
 /** The daemon.json without its tcp listeners and TLS keys: dockerd on its unix socket only. */
 export function unixOnlyConfig(parsed: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -245,11 +253,19 @@ export async function installGatewayCertificate(
   const io = options.io ?? defaultIo(progress);
   const tlsDir = (options.tlsDir ?? GATEWAY_TLS_DIR).replace(/\/+$/, '');
   const listen = parseListen(options.listen ?? DEFAULT_LISTEN);
+  const unit = unitName('gateway');
+  const unitText = await fs.readFile(join(io.root, UNIT_DIR, unit), 'utf8').catch(() => '');
+  // Without --allow a re-install keeps the running gateway's allowlist (a rotation must not open it).
+  const kept = allowFromUnit(unitText);
+  const given =
+    options.allow && options.allow.length > 0
+      ? options.allow
+      : kept.length > 0
+        ? kept
+        : ['0.0.0.0/0', '::/0'];
   // Checked before anything changes.
-  const allow = (options.allow && options.allow.length > 0 ? options.allow : ['0.0.0.0/0', '::/0']).map(
-    (a) => parseCidr(a).text,
-  );
-  const gatewayAllow = [...new Set([...allow, '127.0.0.0/8', '::1/128'])];
+  const allow = given.map((a) => parseCidr(a).text);
+  const gatewayAllow = [...new Set([...allow, ...LOOPBACK_ALLOW])];
   const signed = await checkSignedCertificate(options, tlsDir, [
     REQUEST_KEY_FILE,
     'key.pem',
@@ -310,7 +326,10 @@ export async function installGatewayCertificate(
   }
 
   // /etc/dockward stays traversable for the service user; the gateway's folder is root:dockward 0750.
+  // (`host request` may have made it 0700 along with the gateway's folder.)
   await fs.mkdir(join(tlsDir, '..'), { recursive: true, mode: 0o755 });
+  const parent = await fs.stat(join(tlsDir, '..'));
+  if (parent.uid === 0 && (parent.mode & 0o005) !== 0o005) await fs.chmod(join(tlsDir, '..'), parent.mode | 0o055);
   await fs.mkdir(tlsDir, { recursive: true, mode: 0o750 });
   await fs.chmod(tlsDir, 0o750);
   const group = user ?? 'root';
@@ -349,8 +368,6 @@ export async function installGatewayCertificate(
   };
 
   const args = gatewayServiceArgs(tlsDir, listen, gatewayAllow);
-  const unit = unitName('gateway');
-  const unitText = await fs.readFile(join(io.root, UNIT_DIR, unit), 'utf8').catch(() => '');
   const status = await serviceStatus(unit, io, 0);
   let action: 'reloaded' | 'started';
   try {
