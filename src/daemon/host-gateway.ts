@@ -329,7 +329,8 @@ export async function installGatewayCertificate(
   // (`host request` may have made it 0700 along with the gateway's folder.)
   await fs.mkdir(join(tlsDir, '..'), { recursive: true, mode: 0o755 });
   const parent = await fs.stat(join(tlsDir, '..'));
-  if (parent.uid === 0 && (parent.mode & 0o005) !== 0o005) await fs.chmod(join(tlsDir, '..'), parent.mode | 0o055);
+  if (parent.uid === 0 && (parent.mode & 0o005) !== 0o005)
+    await fs.chmod(join(tlsDir, '..'), parent.mode | 0o055);
   await fs.mkdir(tlsDir, { recursive: true, mode: 0o750 });
   await fs.chmod(tlsDir, 0o750);
   const group = user ?? 'root';
