@@ -1,4 +1,5 @@
 import { type CrlPush, pushCrl, pushFailure, renderCrlPushes } from '../../fleet/push-crl.js';
+import { describeError } from '../../errors.js';
 import { loadInventory } from '../../fleet/inventory.js';
 import { parseReason, revokeCertificate } from '../../pki/revoke.js';
 import type { CommandContext } from '../context.js';
@@ -25,13 +26,17 @@ export async function pkiRevoke(ctx: CommandContext, opts: PkiRevokeOptions): Pr
     { name: opts.name, reason, ...(opts.serial ? { serial: opts.serial } : {}) },
     cliPassphraseSource(),
   );
-  const gatewayHosts = (await loadInventory(ctx.paths)).hosts.filter(
-    (h) => h.provisioned?.mode === 'gateway',
-  );
-  const pushed =
-    opts.push === false || gatewayHosts.length === 0
-      ? undefined
-      : await pushCrl(ctx.paths, { progress: (line) => ctx.out.info(line) });
+  if (opts.push === false) return { ...revoked, pushed: undefined };
+  // The revocation is recorded: from here a failure is reported per host, never thrown.
+  let pushed: CrlPush[] | undefined;
+  try {
+    const inventory = await loadInventory(ctx.paths);
+    if (inventory.hosts.some((h) => h.provisioned?.mode === 'gateway')) {
+      pushed = await pushCrl(ctx.paths, { progress: (line) => ctx.out.info(line) });
+    }
+  } catch (err) {
+    pushed = [{ host: '(inventory)', ok: false, detail: describeError(err) }];
+  }
   return { ...revoked, pushed };
 }
 
