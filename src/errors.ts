@@ -45,6 +45,10 @@ export const ERROR_CODES = {
     summary: "The host's SSH key is not in known_hosts (or differs from it): nothing was run there.",
   },
   DW_E_SSH: { kind: 'failed', summary: 'The SSH connection to a host failed, or a command run over it did.' },
+  DW_E_CRL_PUSH: {
+    kind: 'failed',
+    summary: 'The CRL did not reach every gateway-mode host (the revocation itself is recorded).',
+  },
   DW_E_UPSTREAM: {
     kind: 'upstream',
     summary: 'The Docker daemon or a remote endpoint failed or cannot be reached.',

@@ -18,6 +18,7 @@ import { formatSan, parseSans } from '../pki/san.js';
 import { ensureDir, MODE_PRIVATE_DIR, writeFileAtomic } from '../store/atomic-write.js';
 import { type ApplyResult, applyDaemonConfig, type VerifyCheck } from './apply.js';
 import { DEFAULT_CONFIG_FILE } from './effective-config.js';
+import { applyFirewall, parseCidr, restoreFirewall } from './firewall.js';
 import {
   DEFAULT_LISTEN,
   defaultSans,
@@ -91,6 +92,8 @@ export interface InstallOptions {
   root?: string;
   host?: string;
   startTimeoutMs?: number;
+  /** `--allow`: sources let through to the TLS port (nftables table inet dockward); none = firewall untouched. */
+  allow?: readonly string[];
   progress?: (line: string) => void;
 }
 
@@ -130,10 +133,23 @@ function parseCert(pem: string, path: string): X509Certificate {
  * Checks the certificate against the CA and the host's own key, then installs and applies it.
  * Nothing is written when a check fails.
  */
-export async function installCertificate(options: InstallOptions): Promise<InstallResult> {
-  const progress = options.progress ?? (() => undefined);
-  const tlsDir = (options.tlsDir ?? DEFAULT_CERT_DIR).replace(/\/+$/, '');
-  const listen = parseListen(options.listen ?? DEFAULT_LISTEN);
+export interface SignedCertificate {
+  certPem: string;
+  caPem: string;
+  cert: X509Certificate;
+  /** The host-held key the certificate belongs to. */
+  keyPath: string;
+}
+
+/**
+ * The checks every install makes before writing anything: signed by the CA given, not expired,
+ * and for a key this host holds in `tlsDir` (the one `host request` made, or one in use).
+ */
+export async function checkSignedCertificate(
+  options: { certPath: string; caPath: string },
+  tlsDir: string,
+  keyFiles: readonly string[] = [REQUEST_KEY_FILE, 'key.pem'],
+): Promise<SignedCertificate> {
   const certPem = await readPem(options.certPath, 'certificate');
   const caPem = await readPem(options.caPath, 'CA certificate');
   const cert = parseCert(certPem, options.certPath);
@@ -155,7 +171,7 @@ export async function installCertificate(options: InstallOptions): Promise<Insta
   const certKey = spkiFingerprint(cert.publicKey);
   // The key it belongs to: the one waiting from `host request`, or (a re-install) the one in use.
   let keyPath: string | undefined;
-  for (const candidate of [join(tlsDir, REQUEST_KEY_FILE), join(tlsDir, 'key.pem')]) {
+  for (const candidate of keyFiles.map((f) => join(tlsDir, f))) {
     const pem = await fs.readFile(candidate, 'utf8').catch(() => undefined);
     if (pem === undefined) continue;
     let fp: string | undefined;
@@ -178,6 +194,16 @@ export async function installCertificate(options: InstallOptions): Promise<Insta
       },
     );
   }
+  return { certPem, caPem, cert, keyPath };
+}
+
+export async function installCertificate(options: InstallOptions): Promise<InstallResult> {
+  const progress = options.progress ?? (() => undefined);
+  const tlsDir = (options.tlsDir ?? DEFAULT_CERT_DIR).replace(/\/+$/, '');
+  const listen = parseListen(options.listen ?? DEFAULT_LISTEN);
+  // Checked before anything changes: a typo in --allow must not leave a half-secured host.
+  const allow = (options.allow ?? []).map(parseCidr);
+  const { certPem, caPem, cert, keyPath } = await checkSignedCertificate(options, tlsDir);
   const files = [
     { path: join(tlsDir, 'ca.pem'), mode: 0o444, from: options.caPath },
     { path: join(tlsDir, 'cert.pem'), mode: 0o444, from: options.certPath },
@@ -201,21 +227,38 @@ export async function installCertificate(options: InstallOptions): Promise<Insta
     });
     return checks;
   };
-  const apply = await applyDaemonConfig({
-    configPath: options.configPath ?? DEFAULT_CONFIG_FILE,
-    profile: 'remote-tls',
-    profileOptions: { certDir: tlsDir, listenAddress: listen.address, port: listen.port },
-    restart: options.restart ?? 'auto',
-    ...(options.pidfile !== undefined ? { pidfile: options.pidfile } : {}),
-    ...(options.root !== undefined ? { root: options.root } : {}),
-    ...(options.host !== undefined ? { host: options.host } : {}),
-    ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
-    ...(replaced.length > 0
-      ? { restartReason: `${replaced.join(', ')} changed (dockerd reads them only at start)` }
-      : {}),
-    verify,
-    progress,
-  });
+  // As in init: the firewall goes first and is put back if the daemon apply fails.
+  const firewall =
+    allow.length > 0
+      ? await applyFirewall(listen.port, allow, {
+          ...(options.root !== undefined ? { root: options.root } : {}),
+          progress,
+        })
+      : undefined;
+  let apply: ApplyResult;
+  try {
+    apply = await applyDaemonConfig({
+      configPath: options.configPath ?? DEFAULT_CONFIG_FILE,
+      profile: 'remote-tls',
+      profileOptions: { certDir: tlsDir, listenAddress: listen.address, port: listen.port },
+      restart: options.restart ?? 'auto',
+      ...(options.pidfile !== undefined ? { pidfile: options.pidfile } : {}),
+      ...(options.root !== undefined ? { root: options.root } : {}),
+      ...(options.host !== undefined ? { host: options.host } : {}),
+      ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
+      ...(replaced.length > 0
+        ? { restartReason: `${replaced.join(', ')} changed (dockerd reads them only at start)` }
+        : {}),
+      verify,
+      progress,
+    });
+  } catch (err) {
+    if (firewall) {
+      await restoreFirewall(firewall);
+      progress('firewall: put back as it was (the daemon configuration was rolled back)');
+    }
+    throw err;
+  }
   if (!apply.changed) await verify();
   const failed = checks.filter((c) => !c.ok);
   if (failed.length > 0) {

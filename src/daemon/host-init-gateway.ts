@@ -73,7 +73,7 @@ export interface GatewayInitResult {
  * The `hosts` of daemon.json, if it opens a tcp listener: gateway mode leaves daemon.json alone
  * and refuses rather than run the gateway beside a second, unguarded way in.
  */
-async function tcpHostsIn(configPath: string): Promise<string[]> {
+export async function tcpHostsIn(configPath: string): Promise<string[]> {
   let text: string;
   try {
     text = await fs.readFile(configPath, 'utf8');

@@ -6,9 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { dialAddress, probeTlsListener } from '../docker/engine-client.js';
+import { GATEWAY_TLS_DIR } from '../daemon/host-init-gateway.js';
+import { parseCidr } from '../daemon/firewall.js';
 import { DockwardError } from '../errors.js';
 import { signServerCsr } from '../pki/csr.js';
 import { currentRecord } from '../pki/index-file.js';
@@ -34,6 +37,10 @@ export interface ProvisionOptions {
   role?: string;
   /** dockerd's TLS port on the host (default 2376). */
   port?: number;
+  /** `native` (default): dockerd serves TLS; `gateway`: the dockward gateway service does. */
+  mode?: 'native' | 'gateway';
+  /** Sources allowed to the TLS port (native: nftables; gateway: the gateway's allowlist). */
+  allow?: readonly string[];
   days?: number;
   timeoutMs: number;
   dockerConfig?: string;
@@ -42,6 +49,7 @@ export interface ProvisionOptions {
 
 export interface ProvisionResult {
   name: string;
+  mode: 'native' | 'gateway';
   endpoint: string;
   /** Every command run on the host, as run. */
   ran: string[];
@@ -199,6 +207,7 @@ export async function provisionHost(
   const progress = options.progress ?? (() => undefined);
   assertHostName(options.name);
   assertFreeName(await loadInventory(paths), options.name);
+  for (const a of options.allow ?? []) parseCidr(a); // a typo is refused before anything runs there
   const address = sshAddress(options.ssh.target);
   const port = options.port ?? 2376;
   const endpoint = `tcp://${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
@@ -214,9 +223,21 @@ export async function provisionHost(
   );
   const addressSan = isIP(address) === 0 ? `DNS:${address}` : `IP:${address}`;
   const sans = [addressSan, ...(options.sans ?? [])];
+  const mode = options.mode ?? 'native';
+  // Gateway mode: the key is made in the gateway's folder, where only the service's group reads it.
+  const tlsDirArgs = mode === 'gateway' ? ['--tls-dir', GATEWAY_TLS_DIR] : [];
   const request = parseJsonOutput<{ csr: string; name: string }>(
     await remote(
-      ['dockward', '--json', 'host', 'request', '--name', options.name, ...sans.flatMap((s) => ['--san', s])]
+      [
+        'dockward',
+        '--json',
+        'host',
+        'request',
+        '--name',
+        options.name,
+        ...tlsDirArgs,
+        ...sans.flatMap((s) => ['--san', s]),
+      ]
         .map(shellQuote)
         .join(' '),
     ),
@@ -244,6 +265,7 @@ export async function provisionHost(
   }
   await remote(`cat > ${dir}/cert.pem`, signed.certPem);
   await remote(`cat > ${dir}/ca.pem`, signed.caPem);
+  if (mode === 'gateway') await remote(`cat > ${dir}/crl.pem`, await fs.readFile(paths.crl, 'utf8'));
   const install = [
     'dockward',
     '--json',
@@ -255,6 +277,8 @@ export async function provisionHost(
     `${dir}/ca.pem`,
     '--listen',
     `0.0.0.0:${port}`,
+    ...(mode === 'gateway' ? ['--mode', 'gateway', ...tlsDirArgs, '--crl', `${dir}/crl.pem`] : []),
+    ...(options.allow ?? []).flatMap((a) => ['--allow', a]),
   ]
     .map(shellQuote)
     .join(' ');
@@ -292,7 +316,7 @@ export async function provisionHost(
           ...(options.ssh.identity ? { identity: resolve(options.ssh.identity) } : {}),
           ...(options.ssh.port ? { port: options.ssh.port } : {}),
         },
-        mode: 'native',
+        mode,
         serverCert: signed.record.name,
         sans: [...(options.sans ?? [])],
         port,
@@ -307,6 +331,7 @@ export async function provisionHost(
   );
   return {
     name: options.name,
+    mode,
     endpoint,
     ran,
     remoteVersion: version.stdout.trim(),

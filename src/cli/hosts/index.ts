@@ -14,6 +14,7 @@ import { type HostsBundleOptions, hostsBundle, renderHostsBundle } from './bundl
 import { hostsContext, renderHostsContext } from './context.js';
 import { type HostsEnvOptions, hostsEnv, hostsEnvData, renderHostsEnv } from './env.js';
 import { hostsList, renderHostsList } from './list.js';
+import { pushCrl, pushFailure, renderCrlPushes } from '../../fleet/push-crl.js';
 import { type HostsProvisionOptions, hostsProvision, renderHostsProvision } from './provision.js';
 import { hostsRemove, renderHostsRemove } from './remove.js';
 import { hostsRename, renderHostsRename } from './rename.js';
@@ -72,11 +73,34 @@ export function hostsCommand(): Command {
     .option('--identity <file>', "the SSH private key to log in with (default: ssh's own)")
     .option('--ssh-port <n>', 'SSH port', positiveInt('--ssh-port'))
     .option('--port <n>', "dockerd's TLS port on the host", positiveInt('--port'), 2376)
+    .option(
+      '--mode <mode>',
+      'native: dockerd serves TLS itself; gateway: dockerd keeps its unix socket and the dockward-gateway service serves TLS (revocation enforced, CRL pushed on revoke)',
+      'native',
+    )
+    .option(
+      '--allow <cidr>',
+      'sources allowed to the TLS port, repeatable (native: nftables on the host; gateway: the gateway refuses others)',
+      collect,
+    )
     .option('--days <n>', 'validity of the server certificate in days', parseDaysOption)
     .option('--timeout <ms>', 'connection timeout for the TLS verification', positiveInt('--timeout'), 10000)
     .action(async (name: string, opts: Omit<HostsProvisionOptions, 'name'>, cmd: Command) => {
       const ctx = contextOf(cmd);
       ctx.out.result(await hostsProvision(ctx, { name, ...opts }), renderHostsProvision);
+    });
+
+  hosts
+    .command('push-crl [names...]')
+    .description(
+      "Send the PKI's current CRL over SSH to the hosts provisioned with --mode gateway (default: all of them) and reload their gateways; pki revoke does it by itself, this retries.",
+    )
+    .action(async (names: string[], _opts: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const results = await pushCrl(ctx.paths, { names, progress: (line) => ctx.out.info(line) });
+      ctx.out.result(results, renderCrlPushes);
+      const failure = pushFailure(results);
+      if (failure) throw failure;
     });
 
   hosts

@@ -1,4 +1,5 @@
 import { type ProvisionResult, provisionHost } from '../../fleet/provision.js';
+import { DockwardError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
 import { checkRoleFlag } from './role-flag.js';
@@ -14,6 +15,8 @@ export interface HostsProvisionOptions {
   identity?: string;
   sshPort?: number;
   port: number;
+  mode: string;
+  allow?: string[];
   days?: number;
   timeout: number;
 }
@@ -23,6 +26,11 @@ export async function hostsProvision(
   ctx: CommandContext,
   opts: HostsProvisionOptions,
 ): Promise<ProvisionResult> {
+  if (opts.mode !== 'native' && opts.mode !== 'gateway') {
+    throw new DockwardError('DW_E_USAGE', `--mode ${opts.mode}: say native or gateway`, {
+      hint: 'native: dockerd serves TLS; gateway: the dockward gateway service does, with revocation.',
+    });
+  }
   await checkRoleFlag(ctx, opts);
   return provisionHost(
     ctx.paths,
@@ -37,6 +45,8 @@ export async function hostsProvision(
       ...(opts.san ? { sans: opts.san } : {}),
       ...(opts.role ? { role: opts.role } : {}),
       port: opts.port,
+      mode: opts.mode,
+      ...(opts.allow ? { allow: opts.allow } : {}),
       ...(opts.days ? { days: opts.days } : {}),
       timeoutMs: opts.timeout,
       progress: (line) => ctx.out.info(line),
@@ -47,7 +57,7 @@ export async function hostsProvision(
 
 export function renderHostsProvision(r: ProvisionResult): string {
   return [
-    `host ${r.name} provisioned: ${r.endpoint} (dockward ${r.remoteVersion} on the host)`,
+    `host ${r.name} provisioned (${r.mode === 'gateway' ? 'gateway mode: the dockward-gateway service serves TLS' : 'native TLS: dockerd serves it'}): ${r.endpoint} (dockward ${r.remoteVersion} on the host)`,
     '  ran on the host:',
     ...r.ran.map((c) => `    ${c}`),
     `  server cert  ${r.server.name} (${r.server.sans.join(', ')}) until ${r.server.notAfter}; its key never left the host`,

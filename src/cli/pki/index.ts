@@ -8,7 +8,7 @@ import { pkiInspect, renderPkiInspect } from './inspect.js';
 import { pkiIssue, renderPkiIssue } from './issue.js';
 import { pkiList, renderPkiList } from './list.js';
 import { pkiRenew, renderPkiRenew } from './renew.js';
-import { pkiRevoke, renderPkiRevoke } from './revoke.js';
+import { pkiRevoke, renderPkiRevoke, revokeFailure } from './revoke.js';
 import { type PkiSignOptions, pkiSign, renderPkiSign } from './sign.js';
 
 const KEY_TYPES = 'ecdsa-p256 | rsa-2048 | rsa-4096';
@@ -110,12 +110,21 @@ export function pkiCommand(): Command {
 
   pki
     .command('revoke <name>')
-    .description('Revoke a certificate and re-sign pki/crl.pem.')
+    .description(
+      'Revoke a certificate, re-sign pki/crl.pem, and push it over SSH to the hosts provisioned with --mode gateway (their gateways reload and cut the revoked connections).',
+    )
     .option('--reason <reason>', REVOCATION_REASONS.join(' | '), 'unspecified')
     .option('--serial <hex>', "revoke this serial from the name's history instead of the current one")
-    .action(async (name: string, opts: { reason: string; serial?: string }, cmd: Command) => {
+    .option(
+      '--no-push',
+      'do not send the new CRL over SSH to the hosts provisioned with --mode gateway (hosts push-crl does it later)',
+    )
+    .action(async (name: string, opts: { reason: string; serial?: string; push: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      ctx.out.result(await pkiRevoke(ctx, { name, ...opts }), renderPkiRevoke);
+      const r = await pkiRevoke(ctx, { name, ...opts });
+      ctx.out.result(r, renderPkiRevoke);
+      const failure = revokeFailure(r);
+      if (failure) throw failure;
     });
 
   pki
