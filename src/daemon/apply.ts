@@ -110,6 +110,11 @@ export interface ApplyOptions {
    * running dockerd, which reads them only at start.
    */
   restartReason?: string;
+  /**
+   * Puts back files the caller changed with the configuration (host install: the TLS files), run on
+   * a rollback before dockerd restarts with the previous configuration.
+   */
+  restoreOnRollback?: () => Promise<void>;
   /** More checks on the restarted dockerd (init connects over TLS); a failed one rolls back. */
   verify?: () => Promise<VerifyCheck[]>;
   /** Progress lines for humans. */
@@ -212,6 +217,7 @@ export async function applyDaemonConfig(options: ApplyOptions): Promise<ApplyRes
   await fs.mkdir(dirname(configPath), { recursive: true, mode: 0o755 });
   let writtenDropIn: WrittenDropIn | undefined;
   const restoreFiles = async (): Promise<void> => {
+    await options.restoreOnRollback?.();
     if (!plan.changed) return; // nothing was written: the restart alone is undone by restarting
     if (backup) {
       await writeFileAtomic(configPath, await fs.readFile(backup), {

@@ -171,7 +171,12 @@ export async function checkSignedCertificate(
   const certKey = spkiFingerprint(cert.publicKey);
   // The key it belongs to: the one waiting from `host request`, or (a re-install) the one in use.
   let keyPath: string | undefined;
-  for (const candidate of keyFiles.map((f) => join(tlsDir, f))) {
+  const candidates = [
+    ...keyFiles.map((f) => join(tlsDir, f)),
+    // Going back to the previous certificate (a rotation undone): its key is in a backup.
+    ...(await previousKeys(tlsDir)),
+  ];
+  for (const candidate of candidates) {
     const pem = await fs.readFile(candidate, 'utf8').catch(() => undefined);
     if (pem === undefined) continue;
     let fp: string | undefined;
@@ -209,35 +214,69 @@ export async function installCertificate(options: InstallOptions): Promise<Insta
     { path: join(tlsDir, 'cert.pem'), mode: 0o444, from: options.certPath },
     { path: join(tlsDir, 'key.pem'), mode: 0o400, from: keyPath },
   ];
-  const replaced = await installServerFiles(tlsDir, files, progress);
-  if (keyPath !== files[2]!.path) await fs.rm(keyPath, { force: true });
-  const sans = sansOf(certPem);
-  let checks: VerifyCheck[] = [];
-  const verify = async (): Promise<VerifyCheck[]> => {
-    checks = await verifyServedCertificate(certPem, listen, sans);
-    // No admin certificate is on the host (it stays with the admin machine): the check here is
-    // that a client without one is refused; `hosts provision` connects with one from outside.
-    const address = dialAddress(listen.address);
-    const probe = await probeTlsListener(address, listen.port, caPem);
-    checks.push({
-      what: `TLS on ${address}:${listen.port} without a client certificate`,
-      ok: probe.reachable && !probe.answeredWithoutClientCert,
-      expected: 'refused',
-      actual: probe.answeredWithoutClientCert ? 'answered' : `refused (${probe.detail})`,
-    });
-    return checks;
+  // A failed apply leaves the host as it was: the previous TLS files come back with daemon.json.
+  const written: { path: string; backup: string | undefined; mode: number }[] = [];
+  let restored = false;
+  const restoreTlsFiles = async (): Promise<void> => {
+    if (restored) return;
+    restored = true;
+    for (const w of written.reverse()) {
+      if (w.backup) await writeFileAtomic(w.path, await fs.readFile(w.backup), { mode: w.mode });
+      else await fs.rm(w.path, { force: true });
+    }
+    if (written.length > 0) progress(`put back the previous ${written.map((w) => w.path).join(', ')}`);
   };
-  // As in init: the firewall goes first and is put back if the daemon apply fails.
-  const firewall =
-    allow.length > 0
-      ? await applyFirewall(listen.port, allow, {
-          ...(options.root !== undefined ? { root: options.root } : {}),
-          progress,
-        })
-      : undefined;
-  let apply: ApplyResult;
+  let replaced: string[];
   try {
-    apply = await applyDaemonConfig({
+    replaced = await installServerFiles(tlsDir, files, progress, (path, backup) => {
+      written.push({ path, backup, mode: files.find((f) => f.path === path)!.mode });
+    });
+  } catch (err) {
+    await restoreTlsFiles();
+    throw err;
+  }
+  // As in init: the firewall goes first and is put back if the daemon apply fails.
+  let firewall: Awaited<ReturnType<typeof applyFirewall>> | undefined;
+  try {
+    firewall =
+      allow.length > 0
+        ? await applyFirewall(listen.port, allow, {
+            ...(options.root !== undefined ? { root: options.root } : {}),
+            progress,
+          })
+        : undefined;
+    const result = await applyInstalled();
+    if (keyPath !== files[2]!.path && !keyPath.endsWith('.bak')) await fs.rm(keyPath, { force: true });
+    return result;
+  } catch (err) {
+    await restoreTlsFiles().catch((e: unknown) =>
+      progress(`could not put back the previous TLS files: ${describeError(e)}`),
+    );
+    if (firewall) {
+      await restoreFirewall(firewall);
+      progress('firewall: put back as it was (the daemon configuration was rolled back)');
+    }
+    throw err;
+  }
+
+  async function applyInstalled(): Promise<InstallResult> {
+    const sans = sansOf(certPem);
+    let checks: VerifyCheck[] = [];
+    const verify = async (): Promise<VerifyCheck[]> => {
+      checks = await verifyServedCertificate(certPem, listen, sans);
+      // No admin certificate is on the host (it stays with the admin machine): the check here is
+      // that a client without one is refused; `hosts provision` connects with one from outside.
+      const address = dialAddress(listen.address);
+      const probe = await probeTlsListener(address, listen.port, caPem);
+      checks.push({
+        what: `TLS on ${address}:${listen.port} without a client certificate`,
+        ok: probe.reachable && !probe.answeredWithoutClientCert,
+        expected: 'refused',
+        actual: probe.answeredWithoutClientCert ? 'answered' : `refused (${probe.detail})`,
+      });
+      return checks;
+    };
+    const apply = await applyDaemonConfig({
       configPath: options.configPath ?? DEFAULT_CONFIG_FILE,
       profile: 'remote-tls',
       profileOptions: { certDir: tlsDir, listenAddress: listen.address, port: listen.port },
@@ -249,34 +288,39 @@ export async function installCertificate(options: InstallOptions): Promise<Insta
       ...(replaced.length > 0
         ? { restartReason: `${replaced.join(', ')} changed (dockerd reads them only at start)` }
         : {}),
+      restoreOnRollback: restoreTlsFiles,
       verify,
       progress,
     });
-  } catch (err) {
-    if (firewall) {
-      await restoreFirewall(firewall);
-      progress('firewall: put back as it was (the daemon configuration was rolled back)');
+    if (!apply.changed) await verify();
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0) {
+      throw new DockwardError(
+        'DW_E_UPSTREAM',
+        `dockerd runs but the TLS check failed: ${failed.map((c) => `${c.what}: ${c.actual}`).join('; ')}`,
+        { hint: 'Compare tlscacert/tlscert/tlskey in daemon.json with the files installed.' },
+      );
     }
-    throw err;
+    return {
+      tlsDir,
+      keyPath,
+      fingerprint: cert.fingerprint256,
+      notAfter: new Date(cert.validTo).toISOString(),
+      sans,
+      apply,
+      checks,
+    };
   }
-  if (!apply.changed) await verify();
-  const failed = checks.filter((c) => !c.ok);
-  if (failed.length > 0) {
-    throw new DockwardError(
-      'DW_E_UPSTREAM',
-      `dockerd runs but the TLS check failed: ${failed.map((c) => `${c.what}: ${c.actual}`).join('; ')}`,
-      { hint: 'Compare tlscacert/tlscert/tlskey in daemon.json with the files installed.' },
-    );
-  }
-  return {
-    tlsDir,
-    keyPath,
-    fingerprint: cert.fingerprint256,
-    notAfter: new Date(cert.validTo).toISOString(),
-    sans,
-    apply,
-    checks,
-  };
+}
+
+/** Backups of key.pem, newest first (backupFile names them key.pem.STAMP[.N].bak). */
+async function previousKeys(tlsDir: string): Promise<string[]> {
+  const names = await fs.readdir(tlsDir).catch(() => [] as string[]);
+  return names
+    .filter((n) => /^key\.pem\..+\.bak$/.test(n))
+    .sort()
+    .reverse()
+    .map((n) => join(tlsDir, n));
 }
 
 /** `DNS:x` / `IP:y` of a certificate, IPv6 in its short form (Node's subjectAltName spells out every group). */

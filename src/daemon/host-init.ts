@@ -388,6 +388,8 @@ export async function installServerFiles(
   tlsDir: string,
   files: readonly InstalledFile[],
   progress: (line: string) => void,
+  /** Told of each file written and its backup (undefined: there was none), so a caller can put it back. */
+  written?: (path: string, backup: string | undefined) => void,
 ): Promise<string[]> {
   await ensureDir(tlsDir, MODE_PRIVATE_DIR);
   const replaced: string[] = [];
@@ -398,11 +400,13 @@ export async function installServerFiles(
       await fs.chmod(f.path, f.mode);
       continue;
     }
+    let backup: string | undefined;
     if (old !== undefined) {
-      const backup = await backupFile(f.path);
+      backup = await backupFile(f.path);
       if (backup) progress(`backed up ${f.path} to ${backup}`);
       replaced.push(f.path);
     }
+    written?.(f.path, backup);
     await writeFileAtomic(f.path, data, { mode: f.mode });
     if (process.getuid?.() === 0) await fs.chown(f.path, 0, 0);
   }

@@ -9,6 +9,9 @@ import { buildBundle, writeBundleFile } from './bundle.js';
 import { dockerContextExists, writeDockerContext } from '../docker/context.js';
 import { findHost, type HostRecord, loadInventory, readClientTls, updateInventory } from './inventory.js';
 import { DAY_MS, EXPIRING_DAYS } from '../pki/status.js';
+import { rotateGatewayServerCert } from './rotate-gateway.js';
+import { rotateNativeServerCert } from './rotate-native.js';
+import type { RotateServerCert, ServerRotation } from './server-rotation.js';
 
 export const DEFAULT_RENEW_WINDOW_MS = EXPIRING_DAYS * DAY_MS;
 
@@ -25,6 +28,9 @@ export interface RenewHostsOptions {
   keepOld?: boolean;
   /** Validity of the new certificate in days (default: as long as the old one). */
   days?: number;
+  /** How long a host may take to serve again after its server certificate is installed (ms). */
+  serverTimeoutMs?: number;
+  progress?: (line: string) => void;
 }
 
 /** One host's outcome: a renewal (done or planned) with every copy rewritten, or why not. */
@@ -47,7 +53,25 @@ export interface HostRenewal {
   oldCert?: 'revoked' | 'kept';
   /** A copy could not be written: the old certificate stays valid until it is. */
   incomplete?: boolean;
+  /** The host's server certificate (hosts enrolled by `hosts provision` only). */
+  server?: ServerRenewal;
 }
+
+/** What happened to a provisioned host's server certificate. */
+export interface ServerRenewal {
+  action: 'rotated' | 'would-rotate' | 'skipped' | 'rolled-back' | 'failed';
+  mode: 'native' | 'gateway';
+  certName: string;
+  notAfter?: string;
+  reason?: string;
+  rotation?: ServerRotation;
+}
+
+/** The rotation each enrolment mode uses: dockerd restarted (native) or the gateway reloaded. */
+const SERVER_ROTATIONS: Record<'native' | 'gateway', RotateServerCert> = {
+  native: rotateNativeServerCert,
+  gateway: rotateGatewayServerCert,
+};
 
 /** Asks for the CA passphrase once for the whole renewal (renew, then one revocation per host). */
 function memoPassphrase(source: PassphraseSource): PassphraseSource {
@@ -91,35 +115,85 @@ export async function renewHosts(
   for (const h of hosts) {
     const row: HostRenewal = { host: h.name, action: 'skipped', contexts: [], bundles: [], problems: [] };
     out.push(row);
+    await renewClient(h, row);
+    if (h.provisioned && index)
+      row.server = await renewServer(paths, h, index, named, options, passphrase, now);
+  }
+  return out;
+
+  async function renewClient(h: HostRecord, row: HostRenewal): Promise<void> {
     if (h.certSource !== 'issued' || !h.certName || !index) {
       row.reason = IMPORTED;
-      continue;
+      return;
     }
     row.certName = h.certName;
     const record = currentRecord(index, h.certName);
     if (!record) {
       row.reason = `${h.certName} is not in the PKI index`;
-      continue;
+      return;
     }
     row.notAfter = record.notAfter;
     row.oldSerial = record.serial;
     if (record.revokedAt) {
       row.reason = `${h.certName} is revoked: add the host again for a new certificate`;
-      continue;
+      return;
     }
     const inWindow = Date.parse(record.notAfter) - now <= options.withinMs;
     if (!inWindow && !(named && options.force)) {
       row.reason = `expires ${record.notAfter.slice(0, 10)}, outside the window`;
-      continue;
+      return;
     }
     if (options.dryRun) {
       row.action = 'would-renew';
       row.contexts = (h.contexts ?? []).map((c) => `${c.name} @ ${c.dockerConfig}`);
       row.bundles = (h.bundles ?? []).map((b) => b.path);
       row.oldCert = options.keepOld ? 'kept' : 'revoked';
-      continue;
+      return;
     }
     await renewOne(paths, h, row, options, passphrase);
+  }
+}
+
+/** The server half: rotate a provisioned host's server certificate when it expires within the window. */
+async function renewServer(
+  paths: StatePaths,
+  h: HostRecord,
+  index: Awaited<ReturnType<typeof loadIndex>>,
+  named: boolean,
+  options: RenewHostsOptions,
+  passphrase: PassphraseSource,
+  now: number,
+): Promise<ServerRenewal> {
+  const p = h.provisioned!;
+  const out: ServerRenewal = { action: 'skipped', mode: p.mode, certName: p.serverCert };
+  const record = currentRecord(index, p.serverCert);
+  if (!record) {
+    out.reason = `${p.serverCert} is not in the PKI index`;
+    return out;
+  }
+  out.notAfter = record.notAfter;
+  if (Date.parse(record.notAfter) - now > options.withinMs && !(named && options.force)) {
+    out.reason = `server certificate expires ${record.notAfter.slice(0, 10)}, outside the window`;
+    return out;
+  }
+  const rotate = SERVER_ROTATIONS[p.mode];
+  if (options.dryRun) {
+    out.action = 'would-rotate';
+    return out;
+  }
+  try {
+    out.rotation = await rotate({
+      paths,
+      host: h,
+      passphrase,
+      timeoutMs: options.serverTimeoutMs ?? 120_000,
+      ...(options.days ? { days: options.days } : {}),
+      ...(options.progress ? { progress: options.progress } : {}),
+    });
+    out.action = out.rotation.rolledBack ? 'rolled-back' : 'rotated';
+  } catch (err) {
+    out.action = 'failed';
+    out.reason = describeError(err);
   }
   return out;
 }

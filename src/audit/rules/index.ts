@@ -46,6 +46,7 @@ import {
 import { dockerGroupMembers } from './docker-group.js';
 import { tcpWithoutTls, tlsAuth, tlsWithoutVerify } from './listeners.js';
 import { tlsPortRestricted } from './firewall.js';
+import { revocationUnenforceable } from './revocation.js';
 
 export const ALL_RULES: readonly AuditRule[] = [
   // CIS section 2, in benchmark order.
@@ -81,6 +82,7 @@ export const ALL_RULES: readonly AuditRule[] = [
   tcpWithoutTls,
   tlsWithoutVerify,
   tlsPortRestricted,
+  revocationUnenforceable,
   // CIS section 5 and beyond, over every container.
   containerCapabilities,
   containerPrivileged,

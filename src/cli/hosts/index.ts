@@ -166,7 +166,7 @@ export function hostsCommand(): Command {
   hosts
     .command('renew [names...]')
     .description(
-      'Renew client certificates that expire soon and rewrite every docker context and bundle that copied them; the old certificate is revoked.',
+      'Renew client certificates that expire soon and rewrite every docker context and bundle that copied them (the old certificate is revoked); rotate the server certificates of provisioned hosts that expire within the window too.',
     )
     .option('--within <window>', 'renew certificates expiring within this window (30d, 2w, 12h)', windowOf)
     .option('--force', 'renew the named hosts whatever their expiry')

@@ -30,6 +30,7 @@ export function hostsRenew(ctx: CommandContext, opts: HostsRenewOptions): Promis
       dryRun: opts.dryRun === true,
       keepOld: opts.keepOld === true,
       ...(opts.days ? { days: opts.days } : {}),
+      progress: (line) => ctx.out.info(line),
     },
     cliPassphraseSource(),
   );
@@ -37,6 +38,17 @@ export function hostsRenew(ctx: CommandContext, opts: HostsRenewOptions): Promis
 
 /** After the table is printed: copies that could not be written fail the command. */
 export function renewFailure(rows: readonly HostRenewal[]): DockwardError | undefined {
+  const server = rows.filter((r) => r.server?.action === 'failed' || r.server?.action === 'rolled-back');
+  if (server.length > 0) {
+    return new DockwardError(
+      'DW_E_APPLY_FAILED',
+      `the server certificate of ${server.map((r) => r.host).join(', ')} was not rotated (${server.map((r) => r.server!.action).join(', ')})`,
+      {
+        hint: 'The host serves its previous certificate; the lines above say why. Fix the cause and run `dockward hosts renew NAME --force` again.',
+        resultPrinted: true,
+      },
+    );
+  }
   const incomplete = rows.filter((r) => r.incomplete);
   if (incomplete.length === 0) return undefined;
   return new DockwardError(
@@ -71,6 +83,27 @@ export function renderHostsRenew(rows: readonly HostRenewal[]): string {
     ),
     ...r.bundles.map((b) => `${r.host}: bundle ${b} ${r.action === 'renewed' ? 'rewritten' : 'to rewrite'}`),
     ...r.problems.map((p) => `${r.host}: ${p}`),
+    ...serverLines(r),
   ]);
   return [table, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
+}
+
+/** The server-certificate half of a host's row: serials, served fingerprint, downtime, containers. */
+function serverLines(r: HostRenewal): string[] {
+  const s = r.server;
+  if (!s) return [];
+  const head = `${r.host}: server certificate ${s.certName} (${s.mode})`;
+  if (!s.rotation) {
+    const what =
+      s.action === 'would-rotate' ? `would rotate (expires ${s.notAfter?.slice(0, 10)})` : s.action;
+    return [`${head} ${what}${s.reason ? `: ${s.reason}` : ''}`];
+  }
+  const x = s.rotation;
+  return [
+    `${head} ${s.action}: serial ${x.oldSerial} -> ${x.newSerial} (valid until ${x.newNotAfter.slice(0, 10)})`,
+    `${r.host}:   served       SHA-256 ${x.servedFingerprint || '(nothing)'}`,
+    `${r.host}:   downtime     ${x.downtimeMs} ms (longest gap between TLS /_ping answers)`,
+    `${r.host}:   containers   ${x.containersKept} kept running${x.containersStopped.length > 0 ? `, stopped: ${x.containersStopped.join(', ')}` : ''}`,
+    ...x.warnings.map((w) => `${r.host}:   warning      ${w}`),
+  ];
 }
