@@ -28,7 +28,7 @@ export interface GatewayLimits {
 export const DEFAULT_LIMITS: GatewayLimits = {
   maxConnections: 4096,
   maxConnectionsPerIdentity: 256,
-  maxHandshakes: 32,
+  maxHandshakes: 8,
   handshakeQueue: 1024,
   bodyTimeoutMs: 30_000,
   bodyMemory: 128 * 1024 * 1024,

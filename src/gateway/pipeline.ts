@@ -257,7 +257,10 @@ export class Pipeline {
       'refused',
     );
     await recordDecision(this.deps.audit(), ctx, {
-      ...(ctx.decision?.rule ? { rule: ctx.decision.rule } : { rule: err.code }),
+      // A limit refuses what the policy allowed: the record names the limit, not the allow rule.
+      ...(ctx.decision?.rule && err.code !== 'DW_E_LIMIT_REACHED'
+        ? { rule: ctx.decision.rule }
+        : { rule: err.code }),
       reason: err.message,
     }).catch((e: unknown) =>
       this.deps.logger.error({ err: describeError(e) }, 'cannot write the audit record of a refusal'),
