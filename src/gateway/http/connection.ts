@@ -237,6 +237,10 @@ export class HttpConnection {
   private clientEnded(): void {
     if (this.phase === 'request' && this.current) {
       this.current.clientEnded();
+      // The client is gone (dockerd's Go server cancels a request on EOF too): a short answer
+      // still has a moment to leave; a stream (events, logs -f) would otherwise hold its
+      // connection, descriptors and stream slot until it next wrote, which may be never.
+      if (!this.current.readingBody) this.arm(CLIENT_GONE_GRACE_MS, () => this.socket.destroy());
       return;
     }
     this.phase = 'closed';
@@ -274,6 +278,9 @@ function statusText(status: number): string {
     }[status] ?? 'Error'
   );
 }
+
+/** How long a response may still go out after the client ended its side of the connection. */
+const CLIENT_GONE_GRACE_MS = 2000;
 
 /** How much of an upload may wait for dockerd's socket before the client's is paused. */
 const UPLOAD_QUEUE_BYTES = 1024 * 1024;
