@@ -35,7 +35,8 @@ export interface CompletionRecord {
 
 export interface ConnectionRecord {
   connId: number;
-  event: 'accepted' | 'denied-address' | 'handshake-failed' | 'closed' | 'revoked-closed';
+  /** `limited`: refused or dropped at a connection limit (handshakes, total, per identity). */
+  event: 'accepted' | 'denied-address' | 'handshake-failed' | 'closed' | 'revoked-closed' | 'limited';
   client: ClientAddress;
   reason?: string;
   identity?: Identity;

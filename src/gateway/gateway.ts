@@ -12,6 +12,7 @@ import type { Identity } from './identity.js';
 import { GatewayMetrics, handshakeReason } from './metrics.js';
 import type { ConnectionInfo } from './request-context.js';
 import { DEFAULT_HTTP_OPTIONS, HttpConnection, type HttpLayerOptions } from './http/connection.js';
+import { BodyMemory, DEFAULT_LIMITS, type GatewayLimits, KeyedCounter } from './limits.js';
 import { Pipeline } from './pipeline.js';
 import { admit } from './stages/admit.js';
 import { identify } from './stages/identify.js';
@@ -47,6 +48,8 @@ export interface GatewayConfig {
   connIds?: { start: number; step: number };
   /** Skip the start-up notes (each worker but the first). */
   quiet?: boolean;
+  /** Resource limits (limits.ts); each one not given takes its default. */
+  limits?: Partial<GatewayLimits>;
 }
 
 export interface ReloadResult {
@@ -79,6 +82,14 @@ export class Gateway {
   private stopping = false;
   private readonly pipeline: Pipeline;
   private readonly ownership: Ownership;
+  private readonly limits: GatewayLimits;
+  /** Raw sockets in a TLS handshake, by `address:port` (a TLSSocket reports the same peer). */
+  private readonly handshaking = new Map<string, Socket>();
+  /** Sockets waiting for a handshake slot, queued per client address (served round robin). */
+  private readonly handshakeQueue = new Map<string, Socket[]>();
+  private queued = 0;
+  private readonly perIdentity: KeyedCounter;
+  private readonly bodyMemory: BodyMemory;
 
   private constructor(private readonly config: GatewayConfig) {
     this.metrics = config.metrics ?? new GatewayMetrics();
@@ -87,6 +98,9 @@ export class Gateway {
     this.allowlist = compileAllowlist(config.allow.length > 0 ? config.allow : LOOPBACK_ONLY);
     const routes = config.routes ?? ROUTE_TABLE;
     this.ownership = Ownership.forUpstream(config.upstream, config.logger);
+    this.limits = { ...DEFAULT_LIMITS, ...config.limits };
+    this.perIdentity = new KeyedCounter(this.limits.maxConnectionsPerIdentity);
+    this.bodyMemory = new BodyMemory(this.limits.bodyMemory);
     this.pipeline = new Pipeline({
       routes,
       decider: () => this.decider,
@@ -96,12 +110,15 @@ export class Gateway {
       metrics: this.metrics,
       logger: config.logger,
       ...(config.bodyLimit !== undefined ? { bodyLimit: config.bodyLimit } : {}),
+      jsonCost: this.limits.json,
+      streams: new KeyedCounter(this.limits.maxStreamsPerIdentity),
     });
     // The gateway's own HTTP/1.1 layer (src/gateway/http/): strict parsing, re-framed requests.
     this.httpOptions = {
       ...DEFAULT_HTTP_OPTIONS,
       maxHeadBytes: config.maxHeaderBytes ?? DEFAULT_HTTP_OPTIONS.maxHeadBytes,
       headersTimeoutMs: config.headersTimeoutMs ?? DEFAULT_HTTP_OPTIONS.headersTimeoutMs,
+      bodyTimeoutMs: this.limits.bodyTimeoutMs,
     };
     this.tlsServer = createTlsServer({
       requestCert: true,
@@ -262,12 +279,76 @@ export class Gateway {
       return;
     }
     this.rawSockets.add(socket);
-    socket.once('close', () => this.rawSockets.delete(socket));
     socket.on('error', () => undefined);
+    if (this.handshaking.size < this.limits.maxHandshakes) {
+      socket.once('close', () => this.rawSockets.delete(socket));
+      this.startHandshake(socket);
+      return;
+    }
+    if (this.queued >= this.limits.handshakeQueue) {
+      // Dropped before the handshake: a flood of connections costs no crypto.
+      this.rawSockets.delete(socket);
+      this.metrics.denied.inc({ reason: 'limit' });
+      this.config.audit.connection({
+        connId: this.newConnId(),
+        event: 'limited',
+        client,
+        reason: `${this.limits.handshakeQueue} connections already wait for a TLS handshake (--max-handshakes)`,
+      });
+      socket.destroy();
+      return;
+    }
+    // Waits, unread, for a slot; fair between addresses, so one flooding peer does not hold
+    // every other client's handshake behind its own.
+    const address = client.address;
+    const queue = this.handshakeQueue.get(address);
+    if (queue) queue.push(socket);
+    else this.handshakeQueue.set(address, [socket]);
+    this.queued++;
+    socket.once('close', () => {
+      this.rawSockets.delete(socket);
+      const q = this.handshakeQueue.get(address);
+      const i = q ? q.indexOf(socket) : -1;
+      if (q && i >= 0) {
+        q.splice(i, 1);
+        this.queued--;
+        if (q.length === 0) this.handshakeQueue.delete(address);
+      }
+    });
+  }
+
+  private startHandshake(socket: Socket): void {
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.handshaking.set(key, socket);
+    socket.once('close', () => this.handshakeDone(key, socket));
     this.tlsServer.emit('connection', socket);
   }
 
+  /** A handshake ended (secure, failed or the socket closed): the next waiting one starts. */
+  private handshakeDone(key: string, socket?: Socket): void {
+    const held = this.handshaking.get(key);
+    if (!held || (socket && held !== socket)) return;
+    this.handshaking.delete(key);
+    while (this.handshaking.size < this.limits.maxHandshakes && this.queued > 0) {
+      const next = this.nextQueued();
+      if (next && !next.destroyed) this.startHandshake(next);
+    }
+  }
+
+  private nextQueued(): Socket | undefined {
+    for (const [address, queue] of this.handshakeQueue) {
+      this.handshakeQueue.delete(address);
+      const socket = queue.shift();
+      this.queued--;
+      // Back of the line: the next slot goes to the next address.
+      if (queue.length > 0) this.handshakeQueue.set(address, queue);
+      return socket;
+    }
+    return undefined;
+  }
+
   private onTlsError(err: Error & { code?: string }, socket: TLSSocket): void {
+    this.handshakeDone(`${socket.remoteAddress}:${socket.remotePort}`);
     const reason = handshakeReason(err.code, err.message);
     this.metrics.handshakeFailures.inc({ reason });
     this.metrics.denied.inc({ reason: 'tls' });
@@ -281,6 +362,7 @@ export class Gateway {
   }
 
   private onSecure(socket: TLSSocket): void {
+    this.handshakeDone(`${socket.remoteAddress}:${socket.remotePort}`);
     const client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const connId = this.newConnId();
     const who = identify(
@@ -293,6 +375,33 @@ export class Gateway {
     );
     if (!('identity' in who) || 'reason' in who) {
       this.refuseConnection(socket, connId, client, who.reason, who.identity);
+      return;
+    }
+    const cn = who.identity.cn;
+    if (this.connections.size >= this.limits.maxConnections) {
+      this.limitConnection(
+        socket,
+        connId,
+        client,
+        who.identity,
+        new DockwardError(
+          'DW_E_GATEWAY_BUSY',
+          `the gateway has ${this.limits.maxConnections} connections open (--max-connections); retry later`,
+        ),
+      );
+      return;
+    }
+    if (!this.perIdentity.take(cn)) {
+      this.limitConnection(
+        socket,
+        connId,
+        client,
+        who.identity,
+        new DockwardError(
+          'DW_E_LIMIT_REACHED',
+          `${cn} has ${this.limits.maxConnectionsPerIdentity} connections open (--max-connections-per-identity)`,
+        ),
+      );
       return;
     }
     const info: ConnectionInfo = {
@@ -316,6 +425,7 @@ export class Gateway {
     });
     socket.once('close', () => {
       this.connections.delete(socket);
+      this.perIdentity.give(cn);
       this.metrics.connections.dec();
       this.config.audit.connection({ connId, event: 'closed', client, identity: who.identity });
     });
@@ -326,6 +436,7 @@ export class Gateway {
       this.httpOptions,
       (io) => void this.pipeline.run(info, io),
       (err) => this.onBadRequest(info, err),
+      this.bodyMemory.for(cn),
     );
     this.http.set(socket, http);
     socket.once('close', () => this.http.delete(socket));
@@ -353,10 +464,28 @@ export class Gateway {
       reason: `${label}: ${reason}`,
       ...(identity ? { identity } : {}),
     });
+    this.answerAndClose(socket, new DockwardError('DW_E_DENIED', `client certificate refused: ${reason}`));
+  }
+
+  /** Ends an authenticated connection over a connection limit, telling the client why. */
+  private limitConnection(
+    socket: TLSSocket,
+    connId: number,
+    client: ClientAddress,
+    identity: Identity,
+    err: DockwardError,
+  ): void {
+    this.metrics.denied.inc({ reason: 'limit' });
+    this.config.audit.connection({ connId, event: 'limited', client, identity, reason: err.message });
+    this.answerAndClose(socket, err);
+  }
+
+  /** Answers the first request on a connection that will not be served with `err`, then closes. */
+  private answerAndClose(socket: TLSSocket, err: DockwardError): void {
     socket.on('error', () => undefined);
     const answer = () => {
       clearTimeout(timer);
-      sendRawError(socket, new DockwardError('DW_E_DENIED', `client certificate refused: ${reason}`));
+      sendRawError(socket, err);
     };
     // Answer once the request head starts to arrive (or after a moment), so HTTP clients read it.
     const timer = setTimeout(answer, 2000);

@@ -19,10 +19,12 @@ import { ROUTE_TABLE, type RouteTable } from '../docker/endpoints/index.js';
 import { DockwardError, describeError, toHttpStatus } from '../errors.js';
 import { DEFAULT_BODY_LIMIT } from '../policy/canonical-body.js';
 import type { Decider, Decision, Explanation, PolicyIdentity } from '../policy/decision.js';
+import type { JsonCostLimits } from '../text/json-cost.js';
 import type { AuditSink } from './audit-sink.js';
 import type { CanonicalRequest } from './canonical-request.js';
 import { forward } from './forward/index.js';
 import type { ResponseSink } from './http/response.js';
+import type { KeyedCounter } from './limits.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ConnectionInfo, RequestContext, RequestHead } from './request-context.js';
 import {
@@ -69,6 +71,8 @@ export interface CheckDeps {
   routes: RouteTable;
   decider: Decider;
   bodyLimit: number;
+  /** Keys and depth a JSON body may have (checked before it is parsed). */
+  jsonCost?: JsonCostLimits;
   /** Ask the decider for its reasoning (`policy explain`). */
   explain?: boolean;
   /** How fetch-guard resolves a listed fetch host (DNS by default; tests pass their own). */
@@ -122,7 +126,7 @@ export async function check(
       return { ok: false, error, canonical };
     }
     if (readsBody) {
-      const res = canonicalizeBody(endpoint, raw, head, deps.bodyLimit);
+      const res = canonicalizeBody(endpoint, raw, head, deps.bodyLimit, deps.jsonCost);
       if (res instanceof DockwardError) return { ok: false, error: res, canonical };
       body = res;
     } else {
@@ -161,6 +165,9 @@ export interface PipelineDeps {
   bodyLimit?: number;
   /** Owner lookups for `own` roles; without it such a role is refused whatever it names. */
   ownership?: () => Ownership | undefined;
+  jsonCost?: JsonCostLimits;
+  /** Streams open per identity (events, logs, attach, exec...): 429 at the limit. */
+  streams?: KeyedCounter;
 }
 
 /** The per-request stages with their effects, for the gateway's connections. */
@@ -205,7 +212,12 @@ export class Pipeline {
 
   private async stages(ctx: RequestContext, io: RequestIO, done: () => void): Promise<void> {
     const checked = await check(
-      { routes: this.deps.routes, decider: this.deps.decider(), bodyLimit: this.bodyLimit },
+      {
+        routes: this.deps.routes,
+        decider: this.deps.decider(),
+        bodyLimit: this.bodyLimit,
+        ...(this.deps.jsonCost ? { jsonCost: this.deps.jsonCost } : {}),
+      },
       ctx.conn.identity,
       io.head,
       (limit) => io.readBody(limit),
@@ -239,6 +251,24 @@ export class Pipeline {
       done();
       return;
     }
+    const streamLimit = this.deps.streams;
+    const streams = checked.canonical.route!.endpoint.streams;
+    if (streamLimit && (streams === 'response' || streams === 'both')) {
+      // A stream holds a connection and a descriptor upstream for as long as it lasts.
+      const who = ctx.conn.identity.cn;
+      if (!streamLimit.take(who)) {
+        const err = new DockwardError(
+          'DW_E_LIMIT_REACHED',
+          `${who} has as many streams open as the gateway allows (--max-streams-per-identity)`,
+        );
+        await this.refuse(ctx, err);
+        ctx.status = io.refuse(err);
+        io.discardBody();
+        done();
+        return;
+      }
+      ctx.streamSlot = who; // given back when the request completes
+    }
     if (checked.body) {
       ctx.body = checked.body.bytes;
       if (checked.body.value !== undefined) ctx.bodyValue = checked.body.value;
@@ -261,14 +291,19 @@ export class Pipeline {
         ? 'policy'
         : err.code === 'DW_E_UNKNOWN_ENDPOINT'
           ? 'unknown-endpoint'
-          : 'bad-request';
+          : err.code === 'DW_E_LIMIT_REACHED' || err.code === 'DW_E_GATEWAY_BUSY'
+            ? 'limit'
+            : 'bad-request';
     this.deps.metrics.denied.inc({ reason });
     this.deps.logger.info(
       { requestId: ctx.requestId, cn: ctx.conn.identity.cn, code: err.code, msg: err.message },
       'refused',
     );
     await recordDecision(this.deps.audit(), ctx, {
-      ...(ctx.decision?.rule ? { rule: ctx.decision.rule } : { rule: err.code }),
+      // A limit refuses what the policy allowed: the record names the limit, not the allow rule.
+      ...(ctx.decision?.rule && err.code !== 'DW_E_LIMIT_REACHED'
+        ? { rule: ctx.decision.rule }
+        : { rule: err.code }),
       reason: err.message,
     }).catch((e: unknown) =>
       this.deps.logger.error({ err: describeError(e) }, 'cannot write the audit record of a refusal'),
@@ -278,6 +313,7 @@ export class Pipeline {
 
   private complete(ctx: RequestContext): void {
     ctx.conn.active--;
+    if (ctx.streamSlot !== undefined) this.deps.streams?.give(ctx.streamSlot);
     const endpoint = ctx.canonical?.route?.endpoint.name ?? 'unknown';
     // A request refused before the policy spoke (bad request, unknown endpoint) counts as denied.
     const decision = ctx.decision?.allow === true ? 'allow' : 'deny';

@@ -47,6 +47,8 @@ export interface RequestContext {
   status?: number;
   hijacked?: boolean;
   error?: string;
+  /** The identity holding one of its stream slots until this request completes. */
+  streamSlot?: string;
 }
 
 /** The first value of a header (case-insensitive name) in a raw [name, value, ...] list. */

@@ -11,6 +11,7 @@ import { builtinDecider } from '../policy/builtin-roles.js';
 import { AuditFeedServer, type AuditFeedWriter } from './audit-feed.js';
 import type { AuditSink } from './audit-sink.js';
 import { Gateway } from './gateway.js';
+import type { GatewayLimits } from './limits.js';
 import { GatewayMetrics, startMetricsServer } from './metrics.js';
 import { type TlsFiles, tlsFilesIn } from './tls-material.js';
 import { createUpstream } from './upstream.js';
@@ -26,6 +27,8 @@ export interface RunGatewayOptions {
   metrics?: string;
   closeRevoked?: boolean;
   headersTimeoutMs?: number;
+  /** Resource limits (`--max-connections` and the rest); defaults for those not given. */
+  limits?: GatewayLimits;
   audit: AuditSink;
   /** Serve the live audit feed on this unix socket, from the writer behind `audit`. */
   auditFeed?: { path: string; writer: AuditFeedWriter };
@@ -119,6 +122,7 @@ export async function runGateway(
     watchFiles: [tls.ca, tls.cert, tls.key, ...(crl ? [crl] : []), ...(options.extraWatch ?? [])],
     closeRevoked: options.closeRevoked === true,
     ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   }).catch(async (err: unknown) => {
     hangup.dispose();
     await feed?.close();
@@ -196,6 +200,7 @@ export async function runGatewayProcesses(
       watchFiles: [tls.ca, tls.cert, tls.key, ...(crl ? [crl] : []), ...(options.extraWatch ?? [])],
       closeRevoked: options.closeRevoked === true,
       ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
     },
     options.audit,
     logger,

@@ -20,6 +20,7 @@ import {
   type DecisionRecord,
   NULL_AUDIT_SINK,
 } from './audit-sink.js';
+import type { GatewayLimits } from './limits.js';
 import type { TlsFiles } from './tls-material.js';
 
 /** The default worker count: the machine's cores, at most this many. */
@@ -41,6 +42,8 @@ export interface WorkerConfig {
   watchFiles: string[];
   closeRevoked: boolean;
   headersTimeoutMs?: number;
+  /** Each worker keeps its own counts: per-identity limits hold per worker. */
+  limits?: GatewayLimits;
   /** False without --audit-log: workers then send no records at all (no IPC per request). */
   audit: boolean;
   /** Connection ids are `connIdStart + k * connIdStep`: unique across workers in the one log. */

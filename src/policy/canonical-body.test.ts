@@ -325,9 +325,23 @@ describe('canonical body: refusals', () => {
     assert.equal(refusal('container.create', `${body} `, JSON_CT, body.length).status, 413);
   });
 
-  it('refuses nesting deeper than 100 levels', () => {
+  it('refuses nesting deeper than the JSON cost limit (32 by default) before parsing', () => {
     const deep = `{"Future":${'['.repeat(120)}${']'.repeat(120)}}`;
-    assert.match(refusal('container.create', deep).reason, /nested deeper than 100 levels/);
+    const res = refusal('container.create', deep);
+    assert.equal(res.status, 413);
+    assert.equal(res.code, 'DW_E_JSON_TOO_COMPLEX');
+    assert.match(res.reason, /nests deeper than 32 levels \(--json-max-depth\)/);
+  });
+
+  it('refuses a body of more keys than the JSON cost limit, fast', () => {
+    const keys: string[] = [];
+    for (let i = 0; i < 424_000; i++) keys.push(`"k${i}":""`);
+    const body = `{"Image":"x","Labels":{${keys.join(',')}}}`;
+    const started = performance.now();
+    const res = refusal('container.create', body, JSON_CT, 8 * 1024 * 1024);
+    assert.ok(performance.now() - started < 500, 'refused before parsing');
+    assert.equal(res.code, 'DW_E_JSON_TOO_COMPLEX');
+    assert.match(res.reason, /more than 5000 keys and array items \(--json-max-keys\)/);
   });
 });
 

@@ -14,6 +14,7 @@
  */
 import type { Endpoint } from '../docker/endpoints/index.js';
 import { ANY, BODY_SCHEMAS, type FieldSpec, type StructSpec } from './body-schema.js';
+import { DEFAULT_JSON_COST, type JsonCostLimits, jsonCostExceeded } from '../text/json-cost.js';
 import { type JsonNode, JsonSyntaxError, parseStrictJson } from '../text/strict-json.js';
 
 /** Bodies above this many bytes are refused with 413 (CVE-2026-34040: bodies over 1 MiB went unchecked). */
@@ -22,12 +23,14 @@ export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 export interface CanonicalBodyOptions {
   /** Largest body accepted, in bytes (default 4 MiB). */
   limit?: number;
+  /** Keys and depth a JSON body may have, checked by a pre-scan before parsing (413 above). */
+  cost?: JsonCostLimits;
 }
 
 export type BodyRefusal = {
   ok: false;
   status: 400 | 413;
-  code: 'DW_E_BAD_REQUEST' | 'DW_E_BODY_TOO_LARGE';
+  code: 'DW_E_BAD_REQUEST' | 'DW_E_BODY_TOO_LARGE' | 'DW_E_JSON_TOO_COMPLEX';
   reason: string;
 };
 
@@ -90,6 +93,9 @@ export function canonicalBody(
   if (endpoint.body === 'tar' || endpoint.body === 'binary') {
     return { ok: true, bytes: buf, value: undefined, changed: false };
   }
+  // Before any parse: what the strict parser and the walk would spend is bounded by the limits.
+  const costly = jsonCostExceeded(buf, options.cost ?? DEFAULT_JSON_COST);
+  if (costly) return { ok: false, status: 413, code: 'DW_E_JSON_TOO_COMPLEX', reason: costly };
   if (endpoint.body === 'none') return noBody(endpoint, buf);
 
   const schema = BODY_SCHEMAS.get(endpoint.name);

@@ -9,8 +9,9 @@ import { BUILTIN_POLICY_NAME, loadPolicyDecider } from '../../policy/load.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
 import { waitForStopSignal } from '../signals.js';
+import { type LimitFlags, limitsFromFlags } from './limits.js';
 
-export interface GatewayOptions {
+export interface GatewayOptions extends LimitFlags {
   listen: string;
   upstream: string;
   upstreamTlsDir?: string;
@@ -49,6 +50,7 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
       hint: 'Give the number of worker processes, e.g. --workers 2 (1 runs the gateway in one process).',
     });
   }
+  const limits = limitsFromFlags(opts);
   const policyFile = opts.policy;
   // Compiled now so a malformed file exits 2 with file:line:col and nothing listens; the gateway
   // compiles it again on SIGHUP or when the file changes, and keeps the old one if the new is bad.
@@ -74,6 +76,7 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
       audit,
       ...(opts.auditFeed && log ? { auditFeed: { path: opts.auditFeed, writer: log.writer } } : {}),
       headersTimeoutMs: Number(opts.headersTimeout),
+      limits,
       ...(opts.upstreamTlsDir ? { upstreamTlsDir: opts.upstreamTlsDir } : {}),
       ...(opts.tlsDir ? { tlsDir: opts.tlsDir } : {}),
       ...(opts.crl ? { crl: opts.crl } : {}),

@@ -3,6 +3,7 @@ import { contextOf } from '../context.js';
 import { collect } from '../options.js';
 import { defaultWorkers, MAX_DEFAULT_WORKERS } from '../../gateway/workers.js';
 import { type GatewayOptions, gateway } from './gateway.js';
+import { LIMIT_DEFAULTS } from './limits.js';
 
 /** `dockward gateway`: declarations only. */
 export function gatewayCommand(): Command {
@@ -46,6 +47,46 @@ export function gatewayCommand(): Command {
       '--headers-timeout <ms>',
       'a request head must arrive within this time (slowloris guard)',
       '30000',
+    )
+    .option(
+      '--max-connections <n>',
+      'authenticated connections open at once, all clients (503 above)',
+      LIMIT_DEFAULTS.maxConnections,
+    )
+    .option(
+      '--max-connections-per-identity <n>',
+      'connections open at once per client certificate CN (429 above; per worker process)',
+      LIMIT_DEFAULTS.maxConnectionsPerIdentity,
+    )
+    .option(
+      '--max-handshakes <n>',
+      `TLS handshakes in progress at once; more connections wait, fairly between client addresses (up to ${1024} waiting, then closed before the handshake)`,
+      LIMIT_DEFAULTS.maxHandshakes,
+    )
+    .option(
+      '--max-streams-per-identity <n>',
+      'streams (events, logs, attach, exec, pulls...) open at once per client certificate CN (429 above; per worker process)',
+      LIMIT_DEFAULTS.maxStreamsPerIdentity,
+    )
+    .option(
+      '--body-timeout <ms>',
+      'a request body the policy reads must arrive whole within this time (408 after; 0: no limit)',
+      LIMIT_DEFAULTS.bodyTimeout,
+    )
+    .option(
+      '--body-memory <bytes>',
+      'request bodies held in memory at once for policy checks, all clients; a quarter of it per identity (503 above)',
+      LIMIT_DEFAULTS.bodyMemory,
+    )
+    .option(
+      '--json-max-keys <n>',
+      'object keys plus array items a JSON request body may have, checked before it is parsed (413 above)',
+      LIMIT_DEFAULTS.jsonMaxKeys,
+    )
+    .option(
+      '--json-max-depth <n>',
+      'nesting a JSON request body may have, checked before it is parsed (413 above)',
+      LIMIT_DEFAULTS.jsonMaxDepth,
     )
     .option(
       '--workers <n>',

@@ -19,6 +19,7 @@ export const CONNECTION_EVENTS = [
   'handshake-failed',
   'closed',
   'revoked-closed',
+  'limited',
 ] as const;
 
 /** The peer of a TCP connection as the socket reports it (X-Forwarded-For is never trusted). */

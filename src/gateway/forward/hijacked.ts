@@ -5,7 +5,7 @@ import { downstreamResponseHeaders, rawResponseHead, upstreamRequestHeaders } fr
 import { sendRawError } from '../http-errors.js';
 import type { RequestContext } from '../request-context.js';
 import type { Upstream } from '../upstream.js';
-import { once, unreachable, withBodyLength } from './common.js';
+import { once, RELAY_QUEUE_BYTES, unreachable, withBodyLength } from './common.js';
 
 /**
  * Forwards a request that hijacks the connection (attach, exec start, BuildKit session/grpc,
@@ -64,15 +64,27 @@ export function forwardHijacked(
       // dockerd hijacked without an upgrade: a 200 head, then raw bytes both ways until close.
       ctx.hijacked = true;
       client.write(rawResponseHead(200, upRes.statusMessage ?? 'OK', upRes.rawHeaders));
+      // Backpressure both ways: a peer that does not read stops the other side's reading once a
+      // bounded queue waits for it (`cat /dev/zero` to a client that never reads grew without
+      // bound), and reading resumes when the queue has drained.
       upRes.on('data', (chunk: Buffer) => {
         ctx.bytesOut += chunk.length;
         client.write(chunk);
+        if (client.writableLength >= RELAY_QUEUE_BYTES && !upRes.isPaused()) {
+          upRes.pause();
+          client.once('drain', () => upRes.resume());
+        }
       });
       upRes.on('end', () => client.end());
+      const upSocket = upRes.socket;
       client.on('data', (chunk: Buffer) => {
         ctx.bytesIn += chunk.length;
-        upRes.socket.write(chunk);
+        if (!upSocket.write(chunk)) {
+          client.pause();
+          upSocket.once('drain', () => client.resume());
+        }
       });
+      client.resume();
       client.on('end', () => upRes.socket.end());
       const close = () => {
         client.destroy();

@@ -8,18 +8,21 @@ import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { DockwardError } from '../../errors.js';
 import type { RequestIO } from '../pipeline.js';
+import { type BodyBudget, BodyMemory } from '../limits.js';
 import { DEFAULT_HTTP_OPTIONS, HttpConnection, type HttpLayerOptions } from './connection.js';
 
 type Handler = (io: RequestIO, conn: HttpConnection) => void;
 let handler: Handler = () => undefined;
 let options: HttpLayerOptions = DEFAULT_HTTP_OPTIONS;
 let last: HttpConnection | undefined;
+let budget: BodyBudget | undefined;
 const server = createServer((socket) => {
   const conn: HttpConnection = new HttpConnection(
     socket,
     options,
     (io) => handler(io, conn),
     () => undefined,
+    budget,
   );
   last = conn;
 });
@@ -200,3 +203,68 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('HTTP connection layer: limits', () => {
+  it('answers 408 and closes when a body read whole does not arrive within the body timeout', async () => {
+    options = { ...DEFAULT_HTTP_OPTIONS, bodyTimeoutMs: 300 };
+    handler = (io) => {
+      io.readBody(1024 * 1024).then(
+        () => ok('x')(io),
+        (err: DockwardError) => io.refuse(err),
+      );
+    };
+    const started = Date.now();
+    try {
+      const r = await exchange('POST /c HTTP/1.1\r\nHost: d\r\nContent-Length: 100\r\n\r\n0123456789');
+      assert.match(r.text, /^HTTP\/1\.1 408 /);
+      assert.match(r.text, /did not arrive within 300 ms \(--body-timeout\)/);
+      assert.equal(r.closed, true);
+      assert.ok(Date.now() - started < 3000);
+    } finally {
+      options = DEFAULT_HTTP_OPTIONS;
+    }
+  });
+
+  it('answers 503 when the bodies held in memory would pass the budget, and gives the memory back', async () => {
+    // 1 MiB in all: a quarter, 256 KiB, for one identity.
+    budget = new BodyMemory(1024 * 1024).for('alice');
+    handler = (io) => {
+      io.readBody(1024 * 1024).then(
+        (b) => ok(String(b.length))(io),
+        (err: DockwardError) => io.refuse(err),
+      );
+    };
+    try {
+      const big = await exchange(`POST /c HTTP/1.1\r\nHost: d\r\nContent-Length: ${300 * 1024}\r\n\r\n`);
+      assert.match(big.text, /^HTTP\/1\.1 503 /);
+      assert.match(big.text, /--body-memory/);
+      // Within the budget, twice in a row: the first body's memory was given back.
+      for (let i = 0; i < 2; i++) {
+        const body = 'x'.repeat(200 * 1024);
+        const r = await exchange(
+          `POST /c HTTP/1.1\r\nHost: d\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        );
+        assert.match(r.text, /^HTTP\/1\.1 200 [^]*204800$/);
+      }
+    } finally {
+      budget = undefined;
+    }
+  });
+
+  it('closes a streaming response soon after the client ended its side', async () => {
+    handler = (io) => {
+      const res = io.response();
+      res.writeHead(200, undefined, []);
+      res.flushHeaders(); // a stream that never writes again (events with no events)
+    };
+    const started = Date.now();
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('data', () => socket.end());
+    socket.write('GET /events HTTP/1.1\r\nHost: d\r\n\r\n');
+    await closed;
+    const ms = Date.now() - started;
+    assert.ok(ms < 4000, `closed after ${ms} ms`);
+  });
+});

@@ -1,6 +1,7 @@
 import { Readable, type Duplex } from 'node:stream';
 import { DockwardError } from '../../errors.js';
 import { errorBody, sendError } from '../http-errors.js';
+import type { BodyBudget } from '../limits.js';
 import type { RequestIO } from '../pipeline.js';
 import type { RequestHead } from '../request-context.js';
 import { ChunkedDecoder } from './chunked.js';
@@ -14,7 +15,11 @@ export interface HttpLayerOptions {
   headersTimeoutMs: number;
   /** An idle keep-alive connection is closed after this time. */
   keepAliveTimeoutMs: number;
-  /** The body must arrive within this time once its head has (0: no limit; streams may be long). */
+  /**
+   * A body read whole (for the policy, at most the body limit) must arrive within this time from
+   * when its reading starts (408 after; 0: no limit). Streamed uploads are not cut: they go at
+   * dockerd's pace and hold at most the upload queue.
+   */
   bodyTimeoutMs: number;
   /** Bytes read ahead of the request in flight (pipelined requests) before reading stops. */
   readAheadBytes: number;
@@ -65,6 +70,8 @@ export class HttpConnection {
     private readonly options: HttpLayerOptions,
     private readonly onRequest: (io: RequestIO) => void,
     private readonly onBadRequest: OnBadRequest,
+    /** Memory the bodies read whole on this connection may hold (503 when it is spent). */
+    readonly budget?: BodyBudget,
   ) {
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
@@ -140,14 +147,6 @@ export class HttpConnection {
       this.pending = [rest];
       this.pendingBytes = rest.length;
     }
-    if (this.options.bodyTimeoutMs > 0 && request.hasBody) {
-      this.arm(this.options.bodyTimeoutMs, () => {
-        request.bodyFailed(
-          new DockwardError('DW_E_REQUEST_TIMEOUT', 'the request body did not arrive in time'),
-        );
-        this.socket.destroy();
-      });
-    }
     this.onRequest(request);
   }
 
@@ -181,6 +180,23 @@ export class HttpConnection {
     } else {
       this.arm(this.options.keepAliveTimeoutMs, () => this.socket.end());
     }
+  }
+
+  /** Starts the clock of a body read whole; `stop` when it is whole or has failed. */
+  bodyDeadline(request: HttpRequest): void {
+    const ms = this.options.bodyTimeoutMs;
+    this.arm(ms, () =>
+      request.bodyFailed(
+        new DockwardError(
+          'DW_E_REQUEST_TIMEOUT',
+          `the request body did not arrive within ${ms} ms (--body-timeout)`,
+        ),
+      ),
+    );
+  }
+
+  stopBodyDeadline(): void {
+    if (this.phase === 'request') this.disarm();
   }
 
   /** The pipeline takes the raw connection (hijack): the HTTP layer lets go of it. */
@@ -221,6 +237,10 @@ export class HttpConnection {
   private clientEnded(): void {
     if (this.phase === 'request' && this.current) {
       this.current.clientEnded();
+      // The client is gone (dockerd's Go server cancels a request on EOF too): a short answer
+      // still has a moment to leave; a stream (events, logs -f) would otherwise hold its
+      // connection, descriptors and stream slot until it next wrote, which may be never.
+      if (!this.current.readingBody) this.arm(CLIENT_GONE_GRACE_MS, () => this.socket.destroy());
       return;
     }
     this.phase = 'closed';
@@ -258,6 +278,9 @@ function statusText(status: number): string {
     }[status] ?? 'Error'
   );
 }
+
+/** How long a response may still go out after the client ended its side of the connection. */
+const CLIENT_GONE_GRACE_MS = 2000;
 
 /** How much of an upload may wait for dockerd's socket before the client's is paused. */
 const UPLOAD_QUEUE_BYTES = 1024 * 1024;
@@ -320,21 +343,53 @@ class HttpRequest implements RequestIO {
         reject(tooLarge(limit));
         return;
       }
+      // The body held in memory counts against the gateway's budget until it is whole or failed:
+      // a Content-Length is reserved at once, chunked pieces as they come.
+      const budget = this.conn.budget;
+      let reserved = 0;
+      const reserve = (n: number): boolean => {
+        if (!budget || n === 0) return true;
+        if (!budget.take(n)) return false;
+        reserved += n;
+        return true;
+      };
+      const settle = () => {
+        this.conn.stopBodyDeadline();
+        if (reserved > 0) budget?.give(reserved);
+        reserved = 0;
+      };
+      const fail = (err: Error) => {
+        this.closeAfter = true;
+        this.sink = () => undefined;
+        settle();
+        reject(err);
+      };
+      const chunked = this.parsed.framing.kind !== 'length';
+      if (!chunked && !reserve(this.remaining)) {
+        fail(busy());
+        return;
+      }
       const chunks: Buffer[] = [];
       let size = 0;
+      this.conn.bodyDeadline(this);
       this.consume(
         (piece) => {
           size += piece.length;
           if (size > limit) {
-            this.closeAfter = true;
-            this.sink = () => undefined;
-            reject(tooLarge(limit));
+            fail(tooLarge(limit));
+            return;
+          }
+          if (chunked && !reserve(piece.length)) {
+            fail(busy());
             return;
           }
           chunks.push(Buffer.from(piece));
         },
-        () => resolve(Buffer.concat(chunks, size)),
-        reject,
+        () => {
+          settle();
+          resolve(Buffer.concat(chunks, size));
+        },
+        fail,
       );
     });
     return this.wholeBody;
@@ -467,6 +522,13 @@ class HttpRequest implements RequestIO {
     this.onBodyError = undefined;
     end?.();
   }
+}
+
+function busy(): DockwardError {
+  return new DockwardError(
+    'DW_E_GATEWAY_BUSY',
+    'the gateway holds as many request bodies in memory as it allows (--body-memory); retry later',
+  );
 }
 
 function tooLarge(limit: number): DockwardError {

@@ -1,6 +1,7 @@
 import type { Endpoint, RouteTable } from '../../docker/endpoints/index.js';
 import { DockwardError } from '../../errors.js';
 import { canonicalBody } from '../../policy/canonical-body.js';
+import type { JsonCostLimits } from '../../text/json-cost.js';
 import { type CanonicalRequest, canonicalize } from '../canonical-request.js';
 import { headerValue, type RequestHead } from '../request-context.js';
 
@@ -87,8 +88,12 @@ export function canonicalizeBody(
   body: Uint8Array,
   head: RequestHead,
   limit: number,
+  cost?: JsonCostLimits,
 ): CanonicalBodyResult | DockwardError {
-  const res = canonicalBody(endpoint, body, headerValue(head.rawHeaders, 'content-type'), { limit });
+  const res = canonicalBody(endpoint, body, headerValue(head.rawHeaders, 'content-type'), {
+    limit,
+    ...(cost ? { cost } : {}),
+  });
   if (!res.ok) return new DockwardError(res.code, res.reason);
   return { bytes: res.bytes, value: res.value, changed: res.changed };
 }
