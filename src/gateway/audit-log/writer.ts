@@ -7,6 +7,7 @@ import { acquireLockFile } from '../../store/lock.js';
 import { constants, promises as fs, write } from 'node:fs';
 import { dirname } from 'node:path';
 import { DockwardError, describeError, isDockwardError } from '../../errors.js';
+import { boundRecord } from './bound.js';
 import { sealRecord } from './chain.js';
 import { type AuditRecord, type AuditRecordInput, AuditRecordInputSchema, ZERO_HASH } from './record.js';
 import { MAX_LINE_BYTES, readLogTail } from './tail.js';
@@ -228,13 +229,14 @@ export class AuditLogWriter {
       }
       body = parsed.data; // unknown keys dropped: only documented fields reach the file
     }
+    body = boundRecord(body); // over-long fields cut with a marker: the record is never dropped
     const seq = this.seq + 1;
     const fields = { v: 1, seq, time: input.time ?? new Date().toISOString(), prev: this.head } as const;
     const sealed = sealRecord(body, fields);
     const bytes = Buffer.byteLength(sealed.line, 'utf8') + 1;
     if (bytes > MAX_LINE_BYTES) {
-      // The verifier and the reopen scan would take so long a line for a remnant; the gateway caps
-      // paths and headers far below this, so reaching it is a bug, and the request is refused.
+      // The verifier and the reopen scan would take so long a line for a remnant; boundRecord cuts
+      // every field far below this, so reaching it is a bug, and the request is refused.
       throw new DockwardError('DW_E_INTERNAL', `an audit record of ${bytes} bytes is over the line limit`);
     }
     if (this.size > 0 && this.size + bytes > this.maxBytes) {
