@@ -69,6 +69,15 @@ export async function auditLogVerify(
       hint: `The chain itself verifies (${res.records} records, seq ${res.firstSeq ?? '-'}..${res.lastSeq ?? '-'}); the signed heads in ${headsFile} say more was there. Compare with a shipped copy (the event store, the gateway's own log lines 'audit chain head signed').`,
     });
   }
+  if (signedHead.status === 'ok' && !signedHead.caChecked) {
+    const why = `the signer of the heads (CN=${signedHead.signer ?? '?'}) was not checked against a CA: no ca.pem in the dockward home`;
+    if (opts.requireSignedHead) {
+      throw new DockwardError('DW_E_AUDIT_LOG_TAMPERED', why, {
+        hint: "Pass --ca with the PKI's ca.pem (or --home): a head signed by a key of an attacker's own would pass without it.",
+      });
+    }
+    ctx.out.info(`warning: ${why}; pass --ca FILE (or --home) to check it`);
+  }
   if (signedHead.status === 'none') {
     const warning = `warning: no signed head (${headsFile} ${read ? 'holds none' : 'does not exist'}): records cut from the end, a replaced file or a deleted oldest file cannot be detected`;
     if (opts.requireSignedHead) {
@@ -112,7 +121,7 @@ function headLines(r: AuditLogVerifyResult): string[] {
   const h = r.signedHead;
   if (h.status !== 'ok' || !h.head) return ['  signed head: none (see the warning)'];
   return [
-    `  signed head: seq ${h.head.seq} at ${h.head.time} by CN=${h.signer ?? '?'} (CA-issued), log starts at seq ${h.head.start}: matches (${h.heads} heads in ${r.headsFile})`,
+    `  signed head: seq ${h.head.seq} at ${h.head.time} by CN=${h.signer ?? '?'} (${h.caChecked ? 'CA-issued' : 'CA NOT CHECKED'}), log starts at seq ${h.head.start}: matches (${h.heads} heads in ${r.headsFile})`,
   ];
 }
 

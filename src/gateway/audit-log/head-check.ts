@@ -16,11 +16,13 @@ export interface HeadCheck {
   signer: string | null;
   /** Signed heads in the file. */
   heads: number;
+  /** False when no CA was at hand: the signatures verify, but whose key made them is unchecked. */
+  caChecked: boolean;
   problem: string | null;
 }
 
 export interface HeadCheckOptions {
-  /** The PKI's CA certificate (PEM); without it no head can be trusted. */
+  /** The PKI's CA certificate (PEM); without it the signer is unchecked (reported, as the store does). */
   caPem: string | undefined;
   /** The files read are the whole log (rotated files included), so its start can be checked. */
   wholeLog: boolean;
@@ -40,24 +42,20 @@ export function checkSignedHeads(
     head: latest,
     signer,
     heads: heads.length,
+    caChecked: opts.caPem !== undefined,
     problem,
   });
   if (read && read.bad.length > 0) {
     return out(`${opts.headsFile} ${read.bad[0]}: the heads file was damaged or edited`);
   }
-  if (!latest) return { status: 'none', head: null, signer: null, heads: 0, problem: null };
-  if (opts.caPem === undefined) {
-    return out(
-      `no CA certificate to check the signer of the heads in ${opts.headsFile} against (pass --ca FILE, the PKI's ca.pem)`,
-    );
-  }
+  if (!latest) return { status: 'none', head: null, signer: null, heads: 0, caChecked: false, problem: null };
   let signer: string | null = null;
   let prev: LogHead | undefined;
   for (const [i, h] of heads.entries()) {
     const s = checkSignedBytes(logHeadBytes(h), h.signature, h.certificate, opts.caPem);
     const where = `the signed head at seq ${h.seq} (${opts.headsFile}, head ${i + 1})`;
     if (!s.verified) return out(`${where} does not verify: the heads file was edited`);
-    if (s.chainsToCa !== true) {
+    if (s.chainsToCa === false) {
       return out(`${where} is signed by CN=${s.cn ?? '?'}, a certificate the PKI's CA did not issue`);
     }
     if (prev && (h.seq < prev.seq || h.start < prev.start)) {
