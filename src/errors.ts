@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'too-large' // over a size limit: exit 2, HTTP 413
   | 'headers-too-large' // request headers over the limit: HTTP 431
   | 'timeout' // the client was too slow to send its request: HTTP 408
+  | 'limited' // a per-identity gateway limit is reached: exit 1, HTTP 429
   | 'upstream' // the daemon or a remote host failed or is unreachable: exit 1, HTTP 502
   | 'failed' // the command ran and found a failure: exit 1, HTTP 500
   | 'internal'; // a bug: exit 1, HTTP 500
@@ -93,6 +94,10 @@ export const ERROR_CODES = {
     summary: 'The request headers are over the gateway limit.',
   },
   DW_E_REQUEST_TIMEOUT: { kind: 'timeout', summary: 'The client did not send a complete request in time.' },
+  DW_E_RATE_LIMITED: {
+    kind: 'limited',
+    summary: 'This identity sends requests faster than the gateway records them (--audit-rate).',
+  },
   DW_E_POLICY: {
     kind: 'usage',
     summary: 'A policy file is invalid: the message names the file, line and column of each problem.',
@@ -179,6 +184,7 @@ const EXIT_BY_KIND: Record<ErrorKind, number> = {
   'too-large': 2,
   'headers-too-large': 2,
   timeout: 1,
+  limited: 1,
   denied: 1,
   upstream: 1,
   failed: 1,
@@ -192,6 +198,7 @@ const HTTP_BY_KIND: Record<ErrorKind, number> = {
   'too-large': 413,
   'headers-too-large': 431,
   timeout: 408,
+  limited: 429,
   denied: 403,
   upstream: 502,
   failed: 500,

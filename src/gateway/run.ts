@@ -26,6 +26,8 @@ export interface RunGatewayOptions {
   metrics?: string;
   closeRevoked?: boolean;
   headersTimeoutMs?: number;
+  /** Requests per second per identity (`--audit-rate`; 0: no limit). */
+  auditRate?: number;
   audit: AuditSink;
   /** Serve the live audit feed on this unix socket, from the writer behind `audit`. */
   auditFeed?: { path: string; writer: AuditFeedWriter };
@@ -119,6 +121,7 @@ export async function runGateway(
     watchFiles: [tls.ca, tls.cert, tls.key, ...(crl ? [crl] : []), ...(options.extraWatch ?? [])],
     closeRevoked: options.closeRevoked === true,
     ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
+    ...(options.auditRate ? { auditRate: options.auditRate } : {}),
   }).catch(async (err: unknown) => {
     hangup.dispose();
     await feed?.close();
@@ -196,6 +199,7 @@ export async function runGatewayProcesses(
       watchFiles: [tls.ca, tls.cert, tls.key, ...(crl ? [crl] : []), ...(options.extraWatch ?? [])],
       closeRevoked: options.closeRevoked === true,
       ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
+      ...(options.auditRate ? { auditRate: options.auditRate } : {}),
     },
     options.audit,
     logger,

@@ -47,6 +47,7 @@ async function start(config: WorkerConfig): Promise<void> {
     // One worker says what every worker would say (the primary warns about a missing audit log).
     quiet: config.connIdStart !== 1,
     ...(config.headersTimeoutMs ? { headersTimeoutMs: config.headersTimeoutMs } : {}),
+    ...(config.auditRate ? { auditRate: config.auditRate } : {}),
   });
   send({ dw: 'ready' });
 }

@@ -41,6 +41,7 @@ export interface WorkerConfig {
   watchFiles: string[];
   closeRevoked: boolean;
   headersTimeoutMs?: number;
+  auditRate?: number;
   /** False without --audit-log: workers then send no records at all (no IPC per request). */
   audit: boolean;
   /** Connection ids are `connIdStart + k * connIdStep`: unique across workers in the one log. */

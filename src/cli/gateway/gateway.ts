@@ -93,6 +93,8 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
       audit,
       ...(opts.auditFeed && log ? { auditFeed: { path: opts.auditFeed, writer: log.writer } } : {}),
       headersTimeoutMs: Number(opts.headersTimeout),
+      // Only with an audit log: the limit guards its history.
+      ...(log && opts.auditRate > 0 ? { auditRate: opts.auditRate } : {}),
       ...(opts.upstreamTlsDir ? { upstreamTlsDir: opts.upstreamTlsDir } : {}),
       ...(opts.tlsDir ? { tlsDir: opts.tlsDir } : {}),
       ...(opts.crl ? { crl: opts.crl } : {}),
