@@ -111,6 +111,10 @@ export const ERROR_CODES = {
     kind: 'busy',
     summary: 'The gateway is at a limit for all clients (connections, buffered bodies).',
   },
+  DW_E_RATE_LIMITED: {
+    kind: 'limited',
+    summary: 'This identity sends requests faster than the gateway records them (--audit-rate).',
+  },
   DW_E_POLICY: {
     kind: 'usage',
     summary: 'A policy file is invalid: the message names the file, line and column of each problem.',

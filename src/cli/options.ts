@@ -85,3 +85,35 @@ export function profileOf(value: string): ProfileName {
   }
   return value;
 }
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** A parser for a size in bytes with an optional k/m/g suffix (1024-based), above 0. */
+export function sizeOf(flag: string): (value: string) => number {
+  return (value: string): number => {
+    const m = /^(\d+)([kmg]?)$/i.exec(value.trim());
+    const n = m ? Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]! : Number.NaN;
+    if (!m || !Number.isSafeInteger(n) || n < 1) {
+      throw new DockwardError('DW_E_USAGE', `${flag} "${value}" is not a size`, {
+        hint: `Write bytes or a number with k, m or g (1024-based), for example ${flag} 100m.`,
+      });
+    }
+    return n;
+  };
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A parser for a duration `90d`, `12h`, `30m`, `45s` → milliseconds, above 0. */
+export function durationOf(flag: string): (value: string) => number {
+  return (value: string): number => {
+    const m = /^(\d+)([smhd])$/.exec(value.trim());
+    const n = m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : Number.NaN;
+    if (!m || !Number.isSafeInteger(n) || n < 1) {
+      throw new DockwardError('DW_E_USAGE', `${flag} "${value}" is not a duration`, {
+        hint: `Write a number with s, m, h or d, for example ${flag} 90d.`,
+      });
+    }
+    return n;
+  };
+}

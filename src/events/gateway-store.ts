@@ -16,7 +16,7 @@ export async function startStoreShipper(
   logger: Logger,
   /** The gateway's TLS certificate and key: each chain head shipped is signed with them. */
   tls?: { cert: string; key: string },
-): Promise<{ stop(): Promise<void> }> {
+): Promise<{ stop(): Promise<void>; exportedSeq(): number }> {
   if (!auditLog) {
     throw new DockwardError('DW_E_USAGE', '--store needs --audit-log', {
       hint: 'The store receives what the local audit log holds: pass --audit-log FILE too.',
@@ -59,6 +59,7 @@ export async function startStoreShipper(
   // A bad URL is a usage error at start; an unreachable store is not.
   await Promise.race([opening, new Promise((r) => setTimeout(r, 3000))]);
   return {
+    exportedSeq: () => running?.shipper.exportedSeq ?? -1,
     stop: async () => {
       stopped = true;
       if (running) {

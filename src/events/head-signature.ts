@@ -47,8 +47,15 @@ function digestFor(key: KeyObject): string | null {
   return t === 'ed25519' || t === 'ed448' ? null : 'sha256';
 }
 
+/** Signs byte strings with the gateway's TLS key; the certificate is the public half. */
+export interface KeySigner {
+  certificate: string;
+  /** base64 of the signature over `bytes`. */
+  sign(bytes: Buffer): string;
+}
+
 /** A signer from the gateway's TLS certificate and key (PEM files); the key never leaves this closure. */
-export async function loadHeadSigner(certFile: string, keyFile: string): Promise<HeadSigner> {
+export async function loadKeySigner(certFile: string, keyFile: string): Promise<KeySigner> {
   let certificate: string;
   let key: KeyObject;
   try {
@@ -70,16 +77,32 @@ export async function loadHeadSigner(certFile: string, keyFile: string): Promise
       },
     );
   }
-  return (head) => ({
-    signature: sign(digestFor(key), canonicalHeadBytes(head), key).toString('base64'),
-    certificate,
-  });
+  return { certificate, sign: (bytes) => sign(digestFor(key), bytes, key).toString('base64') };
+}
+
+/** A signer of store chain heads from the gateway's TLS certificate and key (PEM files). */
+export async function loadHeadSigner(certFile: string, keyFile: string): Promise<HeadSigner> {
+  const signer = await loadKeySigner(certFile, keyFile);
+  return (head) => ({ signature: signer.sign(canonicalHeadBytes(head)), certificate: signer.certificate });
 }
 
 /** Checks a stored head's signature and its certificate against the CA (PEM, when known). */
 export function checkHeadSignature(head: ChainHead, caPem?: string): HeadSignatureStatus {
   if (!head.signature) return { signed: false };
-  if (!head.certificate) {
+  return checkSignedBytes(canonicalHeadBytes(head), head.signature, head.certificate, caPem);
+}
+
+/**
+ * Checks a signature over `bytes` under the certificate, and the certificate against the CA (PEM,
+ * when known): a store head and an audit-log head file line are checked the same way.
+ */
+export function checkSignedBytes(
+  bytes: Buffer,
+  signature: string,
+  certificate: string | undefined,
+  caPem?: string,
+): HeadSignatureStatus {
+  if (!certificate) {
     return {
       signed: true,
       cn: null,
@@ -90,7 +113,7 @@ export function checkHeadSignature(head: ChainHead, caPem?: string): HeadSignatu
   }
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(head.certificate);
+    cert = new X509Certificate(certificate);
   } catch (err) {
     return {
       signed: true,
@@ -104,12 +127,7 @@ export function checkHeadSignature(head: ChainHead, caPem?: string): HeadSignatu
   let verified = false;
   try {
     const digest = cert.publicKey.asymmetricKeyType?.startsWith('ed') ? null : 'sha256';
-    verified = verify(
-      digest,
-      canonicalHeadBytes(head),
-      cert.publicKey,
-      Buffer.from(head.signature, 'base64'),
-    );
+    verified = verify(digest, bytes, cert.publicKey, Buffer.from(signature, 'base64'));
   } catch {
     verified = false; // a malformed signature is one that does not verify
   }

@@ -46,6 +46,11 @@ export class AuditShipper {
   private readonly options: ShipperOptions;
   private readonly batchSize: number;
   private cursor = -1;
+
+  /** The highest seq the store holds for this log (-1 before the store answered). */
+  get exportedSeq(): number {
+    return this.cursor;
+  }
   /** Where the current file was read up to (only whole lines), and which file it was. */
   private position = 0;
   private ino = -1;

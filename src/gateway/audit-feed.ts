@@ -18,6 +18,8 @@ import type { AuditListener } from './audit-log/writer.js';
 /** What the feed needs of the writer: its live subscription. */
 export interface AuditFeedWriter {
   subscribe(listener: AuditListener): () => void;
+  /** Signed heads and alerts: sent as `{"feed":"head",...}` / `{"feed":"alert",...}` lines. */
+  subscribeNotices?(listener: (notice: { feed: string }) => void): () => void;
 }
 
 /** The gauge and counter the feed keeps up to date (the gateway's metrics have them). */
@@ -89,7 +91,14 @@ export class AuditFeedServer {
     this.logger = options.logger;
     this.metrics = options.metrics;
     server.on('connection', (socket) => this.accept(socket));
-    this.unsubscribe = options.writer.subscribe((record) => this.publish(record));
+    const offRecords = options.writer.subscribe((record) => this.publish(record));
+    const offNotices = options.writer.subscribeNotices?.((notice) =>
+      this.publishLine(Buffer.from(`${JSON.stringify(notice)}\n`, 'utf8'), 0),
+    );
+    this.unsubscribe = () => {
+      offRecords();
+      offNotices?.();
+    };
     this.metrics?.feedClients.set(0);
   }
 
@@ -211,10 +220,14 @@ export class AuditFeedServer {
   /** Runs in the writer's append, on the gateway's hot path: one serialization, then queued writes. */
   private publish(record: AuditRecord): void {
     if (this.clients.size === 0) return;
-    const bytes = Buffer.from(`${auditFeedLine(record)}\n`, 'utf8');
+    this.publishLine(Buffer.from(`${auditFeedLine(record)}\n`, 'utf8'), record.seq);
+  }
+
+  private publishLine(bytes: Buffer, seq: number): void {
+    if (this.clients.size === 0) return;
     for (const socket of this.clients) {
       if (socket.writableLength + bytes.length > this.maxPending) {
-        this.overflow(socket, record.seq);
+        this.overflow(socket, seq);
         continue;
       }
       socket.write(bytes);

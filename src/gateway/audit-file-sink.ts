@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AuditLogWriter } from './audit-log/index.js';
+import { type AuditLogOptions, AuditLogWriter } from './audit-log/index.js';
 import type { AuditIdentity } from './audit-log/record.js';
 import { type AuditSink, type ClientAddress, NULL_AUDIT_SINK } from './audit-sink.js';
 import type { Identity } from './identity.js';
@@ -86,8 +86,14 @@ export async function openAuditSink(path: string | undefined, logger: Logger): P
 export async function openAuditLog(
   path: string,
   logger: Logger,
+  /** Rotation and retention (`--audit-log-max-size` and the keep flags). */
+  retention: Pick<
+    AuditLogOptions,
+    'maxBytes' | 'keep' | 'maxTotalBytes' | 'maxAgeMs' | 'isExported' | 'onRetention'
+  > = {},
 ): Promise<{ writer: AuditLogWriter; sink: AuditSink }> {
   const writer = await AuditLogWriter.open(path, {
+    ...retention,
     onError: (err) =>
       logger.error({ err: err.message }, 'the audit log failed: requests are refused from now on'),
   });

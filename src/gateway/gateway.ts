@@ -7,6 +7,7 @@ import { DockwardError, describeError } from '../errors.js';
 import type { Decider } from '../policy/decision.js';
 import { type Allowlist, compileAllowlist, LOOPBACK_ONLY } from './allowlist.js';
 import { type AuditSink, type ClientAddress, NULL_AUDIT_SINK } from './audit-sink.js';
+import { RecordRateLimiter } from './record-rate.js';
 import { sendRawError } from './http-errors.js';
 import type { Identity } from './identity.js';
 import { GatewayMetrics, handshakeReason } from './metrics.js';
@@ -44,6 +45,8 @@ export interface GatewayConfig {
   routes?: RouteTable;
   /** Largest request body read for a policy decision (413 above; default 4 MiB). */
   bodyLimit?: number;
+  /** Requests per second per identity (`--audit-rate`; 0 or none: no limit). */
+  auditRate?: number;
   /** Connection ids `start, start + step, ...` (workers share one audit log). */
   connIds?: { start: number; step: number };
   /** Skip the start-up notes (each worker but the first). */
@@ -112,6 +115,7 @@ export class Gateway {
       ...(config.bodyLimit !== undefined ? { bodyLimit: config.bodyLimit } : {}),
       jsonCost: this.limits.json,
       streams: new KeyedCounter(this.limits.maxStreamsPerIdentity),
+      ...(config.auditRate ? { recordRate: new RecordRateLimiter(config.auditRate) } : {}),
     });
     // The gateway's own HTTP/1.1 layer (src/gateway/http/): strict parsing, re-framed requests.
     this.httpOptions = {

@@ -21,6 +21,7 @@ import { DEFAULT_BODY_LIMIT } from '../policy/canonical-body.js';
 import type { Decider, Decision, Explanation, PolicyIdentity } from '../policy/decision.js';
 import type { JsonCostLimits } from '../text/json-cost.js';
 import type { AuditSink } from './audit-sink.js';
+import type { RecordRateLimiter } from './record-rate.js';
 import type { CanonicalRequest } from './canonical-request.js';
 import { forward } from './forward/index.js';
 import type { ResponseSink } from './http/response.js';
@@ -168,11 +169,14 @@ export interface PipelineDeps {
   jsonCost?: JsonCostLimits;
   /** Streams open per identity (events, logs, attach, exec...): 429 at the limit. */
   streams?: KeyedCounter;
+  /** Per-identity request rate (`--audit-rate`); none: no limit. */
+  recordRate?: RecordRateLimiter;
 }
 
 /** The per-request stages with their effects, for the gateway's connections. */
 export class Pipeline {
   private readonly bodyLimit: number;
+  private readonly unrecorded = new WeakSet<RequestContext>();
 
   constructor(private readonly deps: PipelineDeps) {
     this.bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -211,6 +215,10 @@ export class Pipeline {
   }
 
   private async stages(ctx: RequestContext, io: RequestIO, done: () => void): Promise<void> {
+    if (this.deps.recordRate && (await this.overRate(ctx, io))) {
+      done();
+      return;
+    }
     const checked = await check(
       {
         routes: this.deps.routes,
@@ -311,6 +319,36 @@ export class Pipeline {
     ctx.status = toHttpStatus(err);
   }
 
+  /**
+   * Refuses (429) a request over its identity's rate before any parsing; records one summarizing
+   * decision per identity and second, none for the rest (a flood cannot rotate history away).
+   */
+  private async overRate(ctx: RequestContext, io: RequestIO): Promise<boolean> {
+    const limiter = this.deps.recordRate!;
+    const id = ctx.conn.identity;
+    const verdict = limiter.take(id.fingerprint ?? `${id.cn}/${id.serial}`);
+    if (verdict.ok) return false;
+    const err = new DockwardError(
+      'DW_E_RATE_LIMITED',
+      `too many requests from ${id.cn}: over ${limiter.perSecond} per second (the gateway's --audit-rate); retry later`,
+    );
+    this.deps.metrics.denied.inc({ reason: 'rate' });
+    if (verdict.summary) {
+      const { refused, sinceMs } = verdict.summary;
+      await recordDecision(this.deps.audit(), ctx, {
+        rule: 'gateway/audit-rate',
+        reason: `${refused} request${refused === 1 ? '' : 's'} of ${id.cn} refused over --audit-rate ${limiter.perSecond}/s${sinceMs > 0 ? ` in the last ${(sinceMs / 1000).toFixed(1)} s` : ''} (this one included; only this record is written for them)`,
+      }).catch((e: unknown) =>
+        this.deps.logger.error({ err: describeError(e) }, 'cannot write the audit record of a refusal'),
+      );
+    } else {
+      this.unrecorded.add(ctx);
+    }
+    ctx.status = io.refuse(err);
+    io.discardBody();
+    return true;
+  }
+
   private complete(ctx: RequestContext): void {
     ctx.conn.active--;
     if (ctx.streamSlot !== undefined) this.deps.streams?.give(ctx.streamSlot);
@@ -324,7 +362,8 @@ export class Pipeline {
       decision,
     });
     this.deps.metrics.duration.observe({ endpoint }, Number(process.hrtime.bigint() - ctx.startedAt) / 1e9);
-    recordCompletion(this.deps.audit(), ctx);
+    // A refusal summed up by an earlier rate record gets no completion record either.
+    if (!this.unrecorded.delete(ctx)) recordCompletion(this.deps.audit(), ctx);
   }
 }
 

@@ -29,6 +29,8 @@ export interface RunGatewayOptions {
   headersTimeoutMs?: number;
   /** Resource limits (`--max-connections` and the rest); defaults for those not given. */
   limits?: GatewayLimits;
+  /** Requests per second per identity (`--audit-rate`; 0: no limit). */
+  auditRate?: number;
   audit: AuditSink;
   /** Serve the live audit feed on this unix socket, from the writer behind `audit`. */
   auditFeed?: { path: string; writer: AuditFeedWriter };
@@ -123,6 +125,7 @@ export async function runGateway(
     closeRevoked: options.closeRevoked === true,
     ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.auditRate ? { auditRate: options.auditRate } : {}),
   }).catch(async (err: unknown) => {
     hangup.dispose();
     await feed?.close();
@@ -201,6 +204,7 @@ export async function runGatewayProcesses(
       closeRevoked: options.closeRevoked === true,
       ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.auditRate ? { auditRate: options.auditRate } : {}),
     },
     options.audit,
     logger,

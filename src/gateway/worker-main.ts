@@ -48,6 +48,7 @@ async function start(config: WorkerConfig): Promise<void> {
     quiet: config.connIdStart !== 1,
     ...(config.headersTimeoutMs ? { headersTimeoutMs: config.headersTimeoutMs } : {}),
     ...(config.limits ? { limits: config.limits } : {}),
+    ...(config.auditRate ? { auditRate: config.auditRate } : {}),
   });
   send({ dw: 'ready' });
 }

@@ -44,6 +44,7 @@ export interface WorkerConfig {
   headersTimeoutMs?: number;
   /** Each worker keeps its own counts: per-identity limits hold per worker. */
   limits?: GatewayLimits;
+  auditRate?: number;
   /** False without --audit-log: workers then send no records at all (no IPC per request). */
   audit: boolean;
   /** Connection ids are `connIdStart + k * connIdStep`: unique across workers in the one log. */

@@ -17,15 +17,26 @@ export function auditLogCommand(): Command {
     .command('verify <files...>')
     .description(
       'Verify the hash chain. With one FILE its rotated files (FILE.N … FILE.1) are read too, oldest ' +
-        'first; with several, give them oldest first. Exit 1 names the first bad record.',
+        'first; with several, give them oldest first. Checked against the latest signed head of ' +
+        'FILE.heads: exit 1 names the first bad record, or a log cut, replaced or missing a rotated file.',
     )
     .option('--no-rotated', 'with one FILE, do not read its rotated FILE.N files')
     .option('--strict', 'also fail on torn lines (writes a crash interrupted)')
     .option('--anchor <hash>', 'the prev hash the first record must carry (a head noted from an older file)')
+    .option('--heads <file>', "the gateway's signed chain heads (default: the last FILE given + .heads)")
+    .option('--ca <file>', "the CA the heads' signer must be issued by (default: the PKI's ca.pem)")
+    .option('--require-signed-head', 'fail when there is no signed head (default: a warning)')
     .action(
       async (
         files: string[],
-        opts: { rotated: boolean; strict?: boolean; anchor?: string },
+        opts: {
+          rotated: boolean;
+          strict?: boolean;
+          anchor?: string;
+          heads?: string;
+          ca?: string;
+          requireSignedHead?: boolean;
+        },
         cmd: Command,
       ) => {
         const ctx = contextOf(cmd);

@@ -2,7 +2,9 @@ import { DockwardError } from '../../errors.js';
 import { startStoreShipper } from '../../events/gateway-store.js';
 import { checkStoreUrl } from '../../events/open.js';
 import { openAuditLog } from '../../gateway/audit-file-sink.js';
+import type { AuditLogWriter } from '../../gateway/audit-log/writer.js';
 import { NULL_AUDIT_SINK } from '../../gateway/audit-sink.js';
+import { reportRetention, startHeadKeeper } from '../../gateway/audit-trail.js';
 import { assertCanListen } from '../../gateway/listen-check.js';
 import { parseHostPort, runGatewayProcesses } from '../../gateway/run.js';
 import { BUILTIN_POLICY_NAME, loadPolicyDecider } from '../../policy/load.js';
@@ -26,6 +28,10 @@ export interface GatewayOptions extends LimitFlags {
   headersTimeout: string;
   store?: string;
   workers: string;
+  auditLogMaxSize: number;
+  auditLogKeepSize: number;
+  auditLogKeepAge: number;
+  auditRate: number;
 }
 
 /**
@@ -64,7 +70,20 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
   const logger = ctx.logger();
   // Worker processes (cluster.fork) inherit the environment: they log in the same format.
   process.env['DOCKWARD_LOG_FORMAT'] = ctx.logFormat;
-  const log = opts.auditLog ? await openAuditLog(opts.auditLog, logger) : undefined;
+  // Exported = in the event store; without --store nothing is, so size never deletes (age does).
+  let exportedSeq: (() => number) | undefined;
+  let writer: AuditLogWriter | undefined;
+  const log = opts.auditLog
+    ? await openAuditLog(opts.auditLog, logger, {
+        maxBytes: opts.auditLogMaxSize,
+        maxTotalBytes: opts.auditLogKeepSize,
+        maxAgeMs: opts.auditLogKeepAge,
+        keep: 1_000_000, // the size and age limits decide
+        isExported: (seq) => exportedSeq !== undefined && exportedSeq() >= seq,
+        onRetention: reportRetention(() => writer, logger),
+      })
+    : undefined;
+  writer = log?.writer;
   const audit = log?.sink ?? NULL_AUDIT_SINK;
   let first = initial;
   const running = await runGatewayProcesses(
@@ -77,6 +96,8 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
       ...(opts.auditFeed && log ? { auditFeed: { path: opts.auditFeed, writer: log.writer } } : {}),
       headersTimeoutMs: Number(opts.headersTimeout),
       limits,
+      // Only with an audit log: the limit guards its history.
+      ...(log && opts.auditRate > 0 ? { auditRate: opts.auditRate } : {}),
       ...(opts.upstreamTlsDir ? { upstreamTlsDir: opts.upstreamTlsDir } : {}),
       ...(opts.tlsDir ? { tlsDir: opts.tlsDir } : {}),
       ...(opts.crl ? { crl: opts.crl } : {}),
@@ -103,6 +124,12 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
     await audit.close(); // releases the log's lock at once
     throw err;
   });
+  const heads = log
+    ? await startHeadKeeper(log.writer, running.tls, logger).catch(async (err: unknown) => {
+        await running.stop();
+        throw err;
+      })
+    : undefined;
   if (policyFile !== undefined)
     logger.info({ policy: policyFile }, 'policy in force; SIGHUP or a change to the file reloads it');
   const shipping =
@@ -110,12 +137,16 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
       ? await startStoreShipper(opts.store, opts.auditLog, logger, running.tls).catch(
           async (err: unknown) => {
             await running.stop(); // a key that cannot sign heads: nothing keeps listening
+            await heads?.stop();
             throw err;
           },
         )
       : undefined;
+  if (shipping) exportedSeq = shipping.exportedSeq;
   await waitForStopSignal();
   logger.info('stopping: draining requests in flight');
   await running.stop();
+  // After the writer closed: the last head covers every record, the ones written at stop too.
+  await heads?.stop();
   await shipping?.stop();
 }

@@ -1,6 +1,7 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { DockwardError } from '../../errors.js';
 import { contextOf } from '../context.js';
-import { collect } from '../options.js';
+import { collect, durationOf, sizeOf } from '../options.js';
 import { defaultWorkers, MAX_DEFAULT_WORKERS } from '../../gateway/workers.js';
 import { type GatewayOptions, gateway } from './gateway.js';
 import { LIMIT_DEFAULTS } from './limits.js';
@@ -97,7 +98,46 @@ export function gatewayCommand(): Command {
       '--store <url>',
       'also ship the audit log to an event store: sqlite:FILE or postgres://USER@HOST:PORT/DB (needs --audit-log)',
     )
+    .addOption(
+      new Option('--audit-log-max-size <size>', 'rotate the audit log before it passes this size (k, m, g)')
+        .argParser(sizeOf('--audit-log-max-size'))
+        .default(100 * 1024 * 1024, '100m'),
+    )
+    .addOption(
+      new Option(
+        '--audit-log-keep-size <size>',
+        'delete the oldest rotated audit files while they add up to more than this, once exported to --store (k, m, g)',
+      )
+        .argParser(sizeOf('--audit-log-keep-size'))
+        .default(1024 * 1024 * 1024, '1g'),
+    )
+    .addOption(
+      new Option(
+        '--audit-log-keep-age <duration>',
+        'delete rotated audit files older than this, exported or not (s, m, h, d)',
+      )
+        .argParser(durationOf('--audit-log-keep-age'))
+        .default(90 * 86_400_000, '90d'),
+    )
+    .addOption(
+      new Option(
+        '--audit-rate <n>',
+        'requests per second one identity may make, bursts of 10x; above it 429 and one summary record a second (0: no limit)',
+      )
+        .argParser(rateOf)
+        .default(50, '50'),
+    )
     .action(async (opts: GatewayOptions, cmd: Command) => {
       await gateway(contextOf(cmd), opts);
     });
+}
+
+function rateOf(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new DockwardError('DW_E_USAGE', `--audit-rate "${value}" is not a whole number`, {
+      hint: 'Give requests per second per identity, e.g. --audit-rate 50 (0 turns the limit off).',
+    });
+  }
+  return n;
 }

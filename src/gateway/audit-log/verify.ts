@@ -55,6 +55,8 @@ export interface VerifyResult {
   fromStart: boolean;
   torn: TornLine[];
   problem: VerifyProblem | null;
+  /** The hashes of the records at the `checkpoints` asked for that the files hold. */
+  checkpoints?: { seq: number; hash: string }[];
 }
 
 export interface VerifyOptions {
@@ -64,6 +66,8 @@ export interface VerifyOptions {
   strict?: boolean;
   /** The hash the first record's `prev` must equal (a head recorded earlier, from an older file). */
   anchor?: string;
+  /** Seqs whose record hashes to report (the seqs of signed heads). */
+  checkpoints?: ReadonlySet<number>;
 }
 
 /** The files a verify reads, oldest first: `PATH.N` … `PATH.1`, `PATH` when discovering. */
@@ -122,6 +126,7 @@ class ChainCheck {
   private last: Good | undefined;
   private first: { seq: number; prev: string } | undefined;
   private records = 0;
+  private readonly checkpoints: { seq: number; hash: string }[] = [];
   private problem: VerifyProblem | null = null;
   /** After a seq gap: the missing seq, searched for in the rest of the files (reordered vs deleted). */
   private lookingFor: { seq: number; after: number } | undefined;
@@ -178,6 +183,7 @@ class ChainCheck {
       fromStart: this.first?.seq === 1,
       torn: this.torn,
       problem: this.problem,
+      ...(this.options.checkpoints ? { checkpoints: this.checkpoints } : {}),
     };
   }
 
@@ -253,6 +259,7 @@ class ChainCheck {
     this.pendingTorn = [];
     this.first ??= { seq: rec.seq, prev: rec.prev };
     this.last = { seq: rec.seq, hash: rec.hash, file, line: lineNo };
+    if (this.options.checkpoints?.has(rec.seq)) this.checkpoints.push({ seq: rec.seq, hash: rec.hash });
     this.records++;
     stats.records++;
     stats.firstSeq ??= rec.seq;

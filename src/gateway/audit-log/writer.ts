@@ -7,6 +7,7 @@ import { acquireLockFile } from '../../store/lock.js';
 import { constants, promises as fs, write } from 'node:fs';
 import { dirname } from 'node:path';
 import { DockwardError, describeError, isDockwardError } from '../../errors.js';
+import { boundRecord } from './bound.js';
 import { sealRecord } from './chain.js';
 import { type AuditRecord, type AuditRecordInput, AuditRecordInputSchema, ZERO_HASH } from './record.js';
 import { MAX_LINE_BYTES, readLogTail } from './tail.js';
@@ -17,8 +18,20 @@ export type FsyncPolicy = 'always' | 'interval' | 'never';
 export interface AuditLogOptions {
   /** Rotate before a line would take the file past this size (default 100 MiB). */
   maxBytes?: number;
-  /** Rotated files kept: `FILE.1` (newest) … `FILE.<keep>` (default 10; 0 keeps none). */
+  /** Rotated files kept at most: `FILE.1` (newest) … `FILE.<keep>` (default 10; 0 keeps none). */
   keep?: number;
+  /** Rotated files kept while their sizes add up to at most this (default: no limit but `keep`). */
+  maxTotalBytes?: number;
+  /** A rotated file last written longer ago than this is deleted, exported or not (default: none). */
+  maxAgeMs?: number;
+  /**
+   * Whether the records up to `seq` are exported (held elsewhere, e.g. the event store). A rotated
+   * file over `keep`/`maxTotalBytes` whose records are not is kept until `maxAgeMs`, with a
+   * warning. Default: everything counts as exported (the size limits alone decide).
+   */
+  isExported?: (seq: number) => boolean;
+  /** Told about retention decisions worth an operator's attention (unexported records). */
+  onRetention?: (event: RetentionEvent) => void;
   /**
    * `always`: fdatasync after every batch of writes, before `appendDurable` resolves;
    * `interval` (default): fdatasync every `fsyncIntervalMs` when something was written, on
@@ -39,6 +52,28 @@ export interface AuditLogOptions {
  */
 export type AuditListener = (record: AuditRecord) => void;
 
+/** A retention decision about unexported records. */
+export interface RetentionEvent {
+  kind: 'kept-unexported' | 'deleting-unexported';
+  file: string;
+  /** The last record the file holds. */
+  lastSeq: number | null;
+  /** Why the file is due for deletion. */
+  why: 'count' | 'size' | 'age';
+  message: string;
+}
+
+/** What a rotation is about to delete, handed to `setBeforeDelete`'s hook before the unlink. */
+export interface DeletionNotice {
+  files: string[];
+  /** The first seq the log holds once they are gone. */
+  newStart: number;
+}
+
+/** Something worth telling the live feed that is not a record (a signed head, an alert). */
+export type AuditNotice = { feed: string } & Record<string, unknown>;
+export type NoticeListener = (notice: AuditNotice) => void;
+
 const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
 const DEFAULT_KEEP = 10;
 const DEFAULT_FSYNC_INTERVAL_MS = 1000;
@@ -48,6 +83,7 @@ const MODE_LOG_DIR = 0o700;
 interface QueuedLine {
   text: string;
   seq: number;
+  hash: string;
 }
 const ROTATE = Symbol('rotate');
 type QueueEntry = QueuedLine | typeof ROTATE;
@@ -101,6 +137,14 @@ export class AuditLogWriter {
   private closing = false;
   private closed: Promise<void> | undefined;
   private readonly listeners = new Set<AuditListener>();
+  private readonly noticeListeners = new Set<NoticeListener>();
+  private writtenHash: string;
+  private start: number;
+  private beforeDelete: ((notice: DeletionNotice) => Promise<void>) | undefined;
+  private readonly maxTotalBytes: number;
+  private readonly maxAgeMs: number;
+  private readonly isExported: (seq: number) => boolean;
+  private readonly onRetention: ((event: RetentionEvent) => void) | undefined;
 
   private constructor(
     path: string,
@@ -109,6 +153,7 @@ export class AuditLogWriter {
     size: number,
     opened: AuditLogOpenState,
     options: AuditLogOptions,
+    start: number,
   ) {
     this.path = path;
     this.lockPath = `${path}.lock`;
@@ -119,6 +164,12 @@ export class AuditLogWriter {
     this.seq = opened.seq;
     this.head = opened.head;
     this.writtenSeq = opened.seq;
+    this.writtenHash = opened.head;
+    this.start = start;
+    this.maxTotalBytes = options.maxTotalBytes ?? Number.POSITIVE_INFINITY;
+    this.maxAgeMs = options.maxAgeMs ?? Number.POSITIVE_INFINITY;
+    this.isExported = options.isExported ?? (() => true);
+    this.onRetention = options.onRetention;
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.keep = options.keep ?? DEFAULT_KEEP;
     this.fsyncPolicy = options.fsync ?? 'interval';
@@ -181,7 +232,8 @@ export class AuditLogWriter {
         await fd.close().catch(() => undefined);
         throw writeError(path, err);
       }
-      return new AuditLogWriter(path, fd, mode, size, opened, options);
+      const start = (await oldestFirstSeq(path)) ?? opened.seq + 1;
+      return new AuditLogWriter(path, fd, mode, size, opened, options, start);
     } catch (err) {
       await fs.rm(`${path}.lock`, { force: true }).catch(() => undefined);
       throw err;
@@ -196,6 +248,43 @@ export class AuditLogWriter {
   /** hash of the last appended record: the chain head (64 zeros before the first). */
   get lastHash(): string {
     return this.head;
+  }
+
+  /** The last record handed to write(2): the head a signature may vouch for (the file holds it). */
+  get durableHead(): { seq: number; hash: string } {
+    return { seq: this.writtenSeq, hash: this.writtenHash };
+  }
+
+  /** The first seq the log and its rotated files hold (lastSeq + 1 while they hold none). */
+  get startSeq(): number {
+    return this.start;
+  }
+
+  /**
+   * A hook run before rotation deletes files (awaited, in the writer's order): the signed-heads
+   * keeper records the new start first, so `audit-log verify` can tell a rotation from a deletion.
+   */
+  setBeforeDelete(hook: ((notice: DeletionNotice) => Promise<void>) | undefined): void {
+    this.beforeDelete = hook;
+  }
+
+  /** Follows the notices (signed heads, alerts) the gateway publishes; returns the function that stops it. */
+  subscribeNotices(listener: NoticeListener): () => void {
+    this.noticeListeners.add(listener);
+    return () => {
+      this.noticeListeners.delete(listener);
+    };
+  }
+
+  /** Hands a notice to the notice listeners (the live feed). */
+  notify(notice: AuditNotice): void {
+    for (const listener of this.noticeListeners) {
+      try {
+        listener(notice);
+      } catch {
+        // A faulty subscriber changes nothing.
+      }
+    }
   }
 
   /** Records appended but not yet handed to write(2): a backlog that grows when the disk lags. */
@@ -228,13 +317,14 @@ export class AuditLogWriter {
       }
       body = parsed.data; // unknown keys dropped: only documented fields reach the file
     }
+    body = boundRecord(body); // over-long fields cut with a marker: the record is never dropped
     const seq = this.seq + 1;
     const fields = { v: 1, seq, time: input.time ?? new Date().toISOString(), prev: this.head } as const;
     const sealed = sealRecord(body, fields);
     const bytes = Buffer.byteLength(sealed.line, 'utf8') + 1;
     if (bytes > MAX_LINE_BYTES) {
-      // The verifier and the reopen scan would take so long a line for a remnant; the gateway caps
-      // paths and headers far below this, so reaching it is a bug, and the request is refused.
+      // The verifier and the reopen scan would take so long a line for a remnant; boundRecord cuts
+      // every field far below this, so reaching it is a bug, and the request is refused.
       throw new DockwardError('DW_E_INTERNAL', `an audit record of ${bytes} bytes is over the line limit`);
     }
     if (this.size > 0 && this.size + bytes > this.maxBytes) {
@@ -244,7 +334,7 @@ export class AuditLogWriter {
     this.size += bytes;
     this.seq = seq;
     this.head = sealed.hash;
-    this.queue.push({ text: `${sealed.line}\n`, seq });
+    this.queue.push({ text: `${sealed.line}\n`, seq, hash: sealed.hash });
     if (!this.drainScheduled) {
       this.drainScheduled = true;
       this.run(() => this.drain());
@@ -339,17 +429,20 @@ export class AuditLogWriter {
       let n = 0;
       let text = '';
       let lastSeq = this.writtenSeq;
+      let lastHash = this.writtenHash;
       for (; n < this.queue.length; n++) {
         const entry = this.queue[n]!;
         if (entry === ROTATE) break;
         text += entry.text;
         lastSeq = entry.seq;
+        lastHash = entry.hash;
       }
       this.queue.splice(0, n);
       await writeAll(this.fd, Buffer.from(text, 'utf8'));
       this.dirty = true;
       if (this.fsyncPolicy === 'always') await this.sync();
       this.writtenSeq = lastSeq;
+      this.writtenHash = lastHash;
       this.resolveWaiters();
     }
   }
@@ -369,32 +462,85 @@ export class AuditLogWriter {
     }).catch(() => undefined); // reported through fail()
   }
 
-  /** FILE → FILE.1, FILE.n → FILE.n+1, the oldest dropped; a new FILE continues the chain. */
+  /**
+   * FILE → FILE.1, FILE.n → FILE.n+1, then the oldest rotated files dropped while over `keep`,
+   * `maxTotalBytes` or `maxAgeMs` (unexported ones only for age); a new FILE continues the chain.
+   */
   private async rotate(): Promise<void> {
     this.dirty = true;
     await this.sync();
     await this.fd.close();
-    if (this.keep === 0) {
-      await fs.rm(this.path, { force: true });
-    } else {
-      // Drop the oldest kept file and any older ones a larger `keep` left behind.
-      for (let n = this.keep; ; n++) {
-        try {
-          await fs.unlink(`${this.path}.${n}`);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
-          throw err;
-        }
-      }
-      for (let n = this.keep - 1; n >= 1; n--) {
-        await fs.rename(`${this.path}.${n}`, `${this.path}.${n + 1}`).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-        });
-      }
-      await fs.rename(this.path, `${this.path}.1`);
-    }
+    let count = 0;
+    while (await exists(`${this.path}.${count + 1}`)) count++;
+    for (let n = count; n >= 1; n--) await fs.rename(`${this.path}.${n}`, `${this.path}.${n + 1}`);
+    await fs.rename(this.path, `${this.path}.1`);
+    count++;
+    await this.applyRetention(count);
     this.fd = await openLogFile(this.path, this.fileMode, true);
     await syncDir(dirname(this.path));
+  }
+
+  /** Drops the oldest of `FILE.1` … `FILE.count` while the limits ask, never leaving a gap. */
+  private async applyRetention(count: number): Promise<void> {
+    const files: { path: string; size: number; mtimeMs: number }[] = [];
+    let total = 0;
+    for (let n = 1; n <= count; n++) {
+      const st = await fs.stat(`${this.path}.${n}`);
+      files.push({ path: `${this.path}.${n}`, size: st.size, mtimeMs: st.mtimeMs });
+      total += st.size;
+    }
+    const drop: string[] = [];
+    let newStart = this.start;
+    const now = Date.now();
+    while (files.length > 0) {
+      const oldest = files[files.length - 1]!;
+      const why: RetentionEvent['why'] | undefined =
+        now - oldest.mtimeMs > this.maxAgeMs
+          ? 'age'
+          : files.length > this.keep
+            ? 'count'
+            : total > this.maxTotalBytes
+              ? 'size'
+              : undefined;
+      if (!why) break;
+      const lastSeq = (await readLogTail(oldest.path)).last?.seq ?? null;
+      const exported = lastSeq === null || this.isExported(lastSeq);
+      if (!exported && why !== 'age') {
+        this.retention({
+          kind: 'kept-unexported',
+          file: oldest.path,
+          lastSeq,
+          why,
+          message: `${oldest.path} is over the ${why === 'count' ? 'file count' : 'size'} limit but holds records (to seq ${lastSeq}) not exported yet: kept until its age limit`,
+        });
+        break;
+      }
+      if (!exported) {
+        this.retention({
+          kind: 'deleting-unexported',
+          file: oldest.path,
+          lastSeq,
+          why,
+          message: `deleting ${oldest.path} at its age limit: it holds records (to seq ${lastSeq}) that were never exported`,
+        });
+      }
+      drop.push(oldest.path);
+      if (lastSeq !== null) newStart = lastSeq + 1;
+      total -= oldest.size;
+      files.pop();
+    }
+    if (drop.length === 0) return;
+    await this.beforeDelete?.({ files: drop, newStart });
+    for (const file of drop) await fs.rm(file, { force: true });
+    this.start = newStart;
+  }
+
+  private retention(event: RetentionEvent): void {
+    try {
+      this.onRetention?.(event);
+    } catch {
+      // Reporting must not stop the rotation.
+    }
   }
 
   private resolveWaiters(): void {
@@ -477,6 +623,45 @@ async function ensureLogDir(dir: string): Promise<void> {
       return;
     }
     throw writeError(dir, err);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return fs.stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The first seq of the oldest file of the log (`FILE.N` … `FILE.1`, `FILE`), if any holds one. */
+async function oldestFirstSeq(path: string): Promise<number | undefined> {
+  let n = 0;
+  while (await exists(`${path}.${n + 1}`)) n++;
+  for (; n >= 0; n--) {
+    const seq = await firstSeq(n === 0 ? path : `${path}.${n}`);
+    if (seq !== undefined) return seq;
+  }
+  return undefined;
+}
+
+/** The seq of the first record of a file: its first line that parses (torn remnants skipped). */
+async function firstSeq(path: string): Promise<number | undefined> {
+  const h = await fs.open(path, 'r').catch(() => undefined);
+  if (!h) return undefined;
+  try {
+    const buf = Buffer.alloc(MAX_LINE_BYTES);
+    const { bytesRead } = await h.read(buf, 0, buf.length, 0);
+    for (const line of buf.subarray(0, bytesRead).toString('utf8').split('\n')) {
+      try {
+        const seq = (JSON.parse(line) as { seq?: unknown }).seq;
+        if (typeof seq === 'number') return seq;
+      } catch {
+        // a remnant, or the cut end of the buffer
+      }
+    }
+    return undefined;
+  } finally {
+    await h.close();
   }
 }
 
