@@ -368,6 +368,29 @@ describe('hosts provision --mode gateway|native and revocation pushed to gateway
     assert.equal(info.code, 0, show(info));
   });
 
+  it('hosts renew --within 400d rotates the gateway-mode host by a reload: new key made on gw, served, same gateway process', () => {
+    const pid = () =>
+      gw
+        .exec(['systemctl', 'show', '--property=MainPID', '--value', 'dockward-gateway.service'])
+        .stdout.trim();
+    const before = { pid: pid(), served: servedKey(gw.ipv4) };
+    const res = admin(['hosts', 'renew', 'gw', '--within', '400d']);
+    assert.equal(res.code, 0, show(res));
+    assert.match(res.stdout, /gw: server certificate \S+ \(gateway\) rotated: serial [0-9a-f]+ -> [0-9a-f]+/);
+    const downtime = /downtime\s+(\d+) ms/.exec(res.stdout);
+    assert.ok(downtime, res.stdout);
+    const served = servedKey(gw.ipv4);
+    assert.notEqual(served, before.served, 'a new certificate is served');
+    assert.equal(served, hostKey(gw, '/etc/dockward/gateway/key.pem'), 'for the key gw made');
+    assert.equal(pid(), before.pid, 'reloaded, not restarted');
+    const info = docker(['--context', 'gw', 'info', '--format', '{{.Name}}']);
+    assert.equal(info.code, 0, show(info));
+    assert.equal(info.stdout.trim(), 'gw');
+    console.log(
+      `gw served key before ${before.served}\ngw served key after  ${served}\ndowntime ${downtime[1]} ms`,
+    );
+  });
+
   it('host install --mode gateway on a native-TLS host takes dockerd back to its unix socket', () => {
     const req = nat.dockward([
       '--json',

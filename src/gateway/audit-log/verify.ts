@@ -4,6 +4,7 @@
  * `seq` is one more. Names the first record that is not, and what is wrong with it.
  */
 import { createReadStream, promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { DockwardError, describeError } from '../../errors.js';
 import { canonicalJson, sha256Hex } from './chain.js';
 import { AuditRecordSchema, ZERO_HASH } from './record.js';
@@ -77,9 +78,20 @@ export async function resolveLogFiles(paths: string[] | string, discover = true)
   const out: string[] = [];
   if (list.length === 1 && discover) {
     const base = list[0]!;
-    const rotated: string[] = [];
-    for (let n = 1; await isFile(`${base}.${n}`); n++) rotated.push(`${base}.${n}`);
-    out.push(...rotated.reverse());
+    // Every `PATH.N` there is, not only `.1` upwards until the first gap: a deleted middle file
+    // must show as a gap in the chain, not hide the older files behind it.
+    const name = basename(base);
+    const entries = await fs.readdir(dirname(base)).catch(() => [] as string[]);
+    const rotated = entries
+      .map((e) => (e.startsWith(`${name}.`) ? /^\d+$/.exec(e.slice(name.length + 1)) : null))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[0]))
+      .filter((n) => n > 0)
+      .sort((a, b) => b - a);
+    for (const n of rotated) {
+      const file = join(dirname(base), `${name}.${n}`);
+      if (await isFile(file)) out.push(file);
+    }
     if (await isFile(base)) out.push(base);
     else if (out.length === 0) throw missing(base);
     return out;
