@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { e2eSkipReason, type PrivateDockerd, runDockward, startDockerd } from './harness/index.js';
@@ -250,7 +250,9 @@ describe('audit trail: signed heads, verify against them, retention and the reco
     assert.match(r6.stderr, /no signed head for \S+: \S+\.heads does not exist \[DW_E_AUDIT_LOG_TAMPERED\]/);
   });
 
-  it("a readonly client flooding 16 KB paths gets 429 after its burst, one summary record a second, and the others' records stay", async (t) => {
+  // 12 KB paths: a head over the HTTP layer's limit (16 KiB) is answered 431 before the pipeline
+  // and is not an audit record at all, so it cannot flush history either.
+  it("a readonly client flooding 12 KB paths gets 429 after its burst, one summary record a second, and the others' records stay", async (t) => {
     const dir = join(work, 'flood');
     const log = join(dir, 'gateway.log');
     const gw = await startGateway(dockerd, pki, {
@@ -260,9 +262,12 @@ describe('audit trail: signed heads, verify against them, retention and the reco
     const admin = clientOf(pki, 'admin');
     const reader = clientOf(pki, 'reader');
     let answers: Answer[] = [];
+    let elapsed = 0;
     try {
       assert.equal((await get(gw.port, admin, '/_ping')).status, 200);
-      answers = await many(gw.port, reader, `/v1.41/${'x'.repeat(16 * 1024)}`, 400);
+      const started = Date.now();
+      answers = await many(gw.port, reader, `/v1.41/${'x'.repeat(12 * 1024)}`, 400);
+      elapsed = (Date.now() - started) / 1000;
     } finally {
       admin.destroy();
       reader.destroy();
@@ -270,10 +275,18 @@ describe('audit trail: signed heads, verify against them, retention and the reco
     }
     const limited = answers.filter((a) => a.status === 429);
     t.diagnostic(
-      `statuses: ${answers.length - limited.length} not 429, ${limited.length} 429; body ${limited[0]?.body}`,
+      `statuses: ${answers.length - limited.length} not 429 (${[...new Set(answers.map((a) => `${a.status} ${a.body?.slice(0, 120)}`))].slice(0, 3).join(' | ')}), ${limited.length} 429; body ${limited[0]?.body}`,
     );
-    assert.ok(limited.length >= 300, `${limited.length} answered 429`);
-    assert.match(limited[0]!.body, /^\{"message":"too many requests from reader: over 5 per second/);
+    // Each worker (the fixture runs the CLI's default, one per core) has its own bucket: a burst of
+    // 50 and 5/s. Whatever the machine's speed, no more than that got through.
+    const workers = Math.min(4, availableParallelism());
+    const allowed = workers * (50 + 5 * Math.ceil(elapsed) + 1);
+    assert.ok(
+      answers.length - limited.length <= allowed,
+      `${answers.length - limited.length} through, at most ${allowed}`,
+    );
+    assert.ok(limited.length >= answers.length - allowed, `${limited.length} answered 429`);
+    assert.match(limited[0]!.body, /^\{"message":"dockward: too many requests from reader: over 5 per second/);
     const records = logFiles(log).flatMap((f) =>
       linesOf(f).map((l) => JSON.parse(l) as Record<string, unknown>),
     );
@@ -284,7 +297,10 @@ describe('audit trail: signed heads, verify against them, retention and the reco
     t.diagnostic(
       `reader decision records: ${readerDecisions.length}, of them summaries: ${summaries.length}`,
     );
-    assert.ok(readerDecisions.length < 100, `${readerDecisions.length} records for 400 requests`);
+    assert.ok(
+      readerDecisions.length <= allowed + workers * (Math.ceil(elapsed) + 1),
+      `${readerDecisions.length} records for 400 requests`,
+    );
     assert.ok(summaries.length >= 1);
     assert.match(String(summaries[0]!['reason']), /^\d+ requests? of reader refused over --audit-rate 5\/s/);
     assert.match(String(readerDecisions[0]!['rawPath']), /…\[truncated \d+ bytes\]$/);
