@@ -3,9 +3,9 @@
 // CPU (a create body of ~424k keys), connections (2,000 handshakes without a certificate, many
 // /events streams from one identity). The built binary in front of a private dockerd.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -166,6 +166,46 @@ function readHead(s: TLSSocket): Promise<string> {
   });
 }
 
+/** 2,000 TLS connections without a client certificate from 127.0.0.2, in a child process. */
+function runFlood(port: number, ca: Buffer): Promise<{ done: number; refused: number }> {
+  const script = `
+    import { connect as netConnect } from 'node:net';
+    import { connect as tlsConnect } from 'node:tls';
+    const [port, ca] = [Number(process.env.PORT), Buffer.from(process.env.CA, 'base64')];
+    let done = 0, refused = 0;
+    const one = () => new Promise((resolve) => {
+      const s = tlsConnect({ socket: netConnect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' }), servername: 'localhost', ca });
+      s.setTimeout(30000, () => s.destroy());
+      s.on('secureConnect', () => s.write('GET /_ping HTTP/1.1\\r\\nHost: docker\\r\\n\\r\\n'));
+      s.on('data', (d) => { if (/^HTTP\\/1\\.1 403/.test(d.toString('latin1'))) refused++; s.destroy(); });
+      s.on('error', () => undefined);
+      s.on('close', () => { done++; resolve(); });
+    });
+    await Promise.all(Array.from({ length: 200 }, async (_, w) => { for (let i = w; i < 2000; i += 200) await one(); }));
+    process.stdout.write(JSON.stringify({ done, refused }));
+  `;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env['PATH'] ?? '', PORT: String(port), CA: ca.toString('base64') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(killer);
+      try {
+        resolve(JSON.parse(out) as { done: number; refused: number });
+      } catch {
+        reject(new Error(`the flood process printed: ${out}`));
+      }
+    });
+  });
+}
+
 // The issue's "Done when" asks /_ping p99 < 200 ms during the CPU and handshake cases. The test
 // prints the measured p99 and asserts < 1 s: on a busy 2-core machine shared with other suites
 // a tighter bound would fail for reasons that are not the gateway's.
@@ -231,30 +271,27 @@ describe('gateway attacks: memory, CPU and connections stay bounded', { skip }, 
 
   it('keeps RSS under 250 MB with 200 connections that each send 4 MiB - 1 of a create body and stop, and closes them after the body timeout', async () => {
     const chunk = Buffer.alloc(4 * 1024 * 1024 - 1, 0x20);
-    const started = Date.now();
     const statuses: string[] = [];
     const closedAt: number[] = [];
-    const sockets = await Promise.all(
-      Array.from({ length: 200 }, async () => {
-        const s = await open(gw.port, operator);
-        s.on('error', () => undefined);
-        let data = '';
-        s.on('data', (d: Buffer) => {
-          data += d.toString('latin1');
-        });
-        s.on('close', () => {
-          closedAt.push(Date.now() - started);
-          statuses.push(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 'none');
-        });
-        s.write(
-          `POST /v1.41/containers/create HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`,
-        );
-        s.write(chunk);
-        return s;
-      }),
-    );
+    const sockets = await Promise.all(Array.from({ length: 200 }, () => open(gw.port, operator)));
+    const started = Date.now();
+    for (const s of sockets) {
+      s.on('error', () => undefined);
+      let data = '';
+      s.on('data', (d: Buffer) => {
+        data += d.toString('latin1');
+      });
+      s.on('close', () => {
+        closedAt.push(Date.now() - started);
+        statuses.push(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 'none');
+      });
+      s.write(
+        `POST /v1.41/containers/create HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`,
+      );
+      s.write(chunk);
+    }
     let peak = 0;
-    const allClosed = bodyTimeoutMs + 10_000;
+    const allClosed = bodyTimeoutMs + 25_000;
     while (closedAt.length < sockets.length && Date.now() - started < allClosed) {
       peak = Math.max(peak, rssMb(gw.pid));
       await sleep(250);
@@ -270,7 +307,14 @@ describe('gateway attacks: memory, CPU and connections stay bounded', { skip }, 
     assert.equal(closedAt.length, 200, 'every stalled connection is closed by the gateway');
     // Each was answered the Docker way: 408 once its body timed out, or 503 when the bodies held
     // in memory were at the limit already.
-    assert.deepEqual(Object.keys(counts).sort(), ['408', '503']);
+    // A client busy writing its 4 MiB may see the close before it read the answer (`none`); the
+    // gateway's side is checked in its audit log below.
+    assert.deepEqual(
+      Object.keys(counts)
+        .filter((k) => k !== 'none')
+        .sort(),
+      ['408', '503'],
+    );
     const records = gw
       .decisions()
       .filter((r) => r.rule === 'DW_E_REQUEST_TIMEOUT' || r.rule === 'DW_E_GATEWAY_BUSY');
@@ -314,35 +358,13 @@ describe('gateway attacks: memory, CPU and connections stay bounded', { skip }, 
   it('serves /_ping while 2,000 TLS handshakes without a certificate arrive', async () => {
     const meter = pingMeter(gw.port, admin);
     await sleep(300);
-    let done = 0;
-    let refused = 0;
-    // The flood comes from another loopback address (the gateway queues handshakes fairly between
-    // client addresses); 200 in flight at a time, each ended once the gateway has answered.
-    const one = () =>
-      new Promise<void>((resolve) => {
-        const s = tlsConnect({
-          socket: netConnect({ host: '127.0.0.1', port: gw.port, localAddress: '127.0.0.2' }),
-          servername: 'localhost',
-          ca: admin.ca,
-        });
-        s.setTimeout(20_000, () => s.destroy());
-        s.on('secureConnect', () => s.write('GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n'));
-        s.on('data', (d: Buffer) => {
-          if (/^HTTP\/1\.1 403/.test(d.toString('latin1'))) refused++;
-          s.destroy();
-        });
-        s.on('error', () => undefined);
-        s.on('close', () => {
-          done++;
-          resolve();
-        });
-      });
+    // The flood runs in its own process (so the meter's own event loop is not what is measured)
+    // and from another loopback address (the gateway queues handshakes fairly between client
+    // addresses); 200 in flight at a time, each ended once the gateway has answered.
     const t = performance.now();
-    const workers = Array.from({ length: 200 }, async (_, w) => {
-      for (let i = w; i < 2000; i += 200) await one();
-    });
-    await Promise.all(workers);
+    const flood = await runFlood(gw.port, admin.ca);
     const ms = performance.now() - t;
+    const { done, refused } = flood;
     const p99 = report('2,000 handshakes without a certificate', await meter.stop());
     console.log(`# ${done} handshakes without a certificate in ${ms.toFixed(0)} ms, ${refused} told 403`);
     assert.equal(done, 2000);
