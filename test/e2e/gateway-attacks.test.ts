@@ -169,7 +169,8 @@ function readHead(s: TLSSocket): Promise<string> {
 /** 2,000 TLS connections without a client certificate from 127.0.0.2, in a child process. */
 function runFlood(port: number, ca: Buffer): Promise<{ done: number; refused: number }> {
   const script = `
-        import { connect as tlsConnect } from 'node:tls';
+    import { connect as netConnect } from 'node:net';
+    import { connect as tlsConnect } from 'node:tls';
     const [port, ca] = [Number(process.env.PORT), Buffer.from(process.env.CA, 'base64')];
     let done = 0, refused = 0;
     const one = () => new Promise((resolve) => {
@@ -306,7 +307,14 @@ describe('gateway attacks: memory, CPU and connections stay bounded', { skip }, 
     assert.equal(closedAt.length, 200, 'every stalled connection is closed by the gateway');
     // Each was answered the Docker way: 408 once its body timed out, or 503 when the bodies held
     // in memory were at the limit already.
-    assert.deepEqual(Object.keys(counts).sort(), ['408', '503']);
+    // A client busy writing its 4 MiB may see the close before it read the answer (`none`); the
+    // gateway's side is checked in its audit log below.
+    assert.deepEqual(
+      Object.keys(counts)
+        .filter((k) => k !== 'none')
+        .sort(),
+      ['408', '503'],
+    );
     const records = gw
       .decisions()
       .filter((r) => r.rule === 'DW_E_REQUEST_TIMEOUT' || r.rule === 'DW_E_GATEWAY_BUSY');

@@ -169,8 +169,11 @@ export class HttpConnection {
     if (!request.reusable || this.socket.destroyed) {
       this.phase = 'closed';
       this.socket.end();
+      // Lingering close: what the client still sends (an unread body) is read and dropped, so the
+      // close is not a reset that makes the client's kernel discard the answer before it is read.
+      this.socket.resume();
       // A client that does not close its side after a Connection: close answer is closed for it.
-      setTimeout(() => this.socket.destroy(), 1000).unref();
+      setTimeout(() => this.socket.destroy(), 2000).unref();
       return;
     }
     this.phase = 'idle';
