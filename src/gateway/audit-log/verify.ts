@@ -4,6 +4,7 @@
  * `seq` is one more. Names the first record that is not, and what is wrong with it.
  */
 import { createReadStream, promises as fs } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { DockwardError, describeError } from '../../errors.js';
 import { canonicalJson, sha256Hex } from './chain.js';
 import { AuditRecordSchema, ZERO_HASH } from './record.js';
@@ -77,9 +78,15 @@ export async function resolveLogFiles(paths: string[] | string, discover = true)
   const out: string[] = [];
   if (list.length === 1 && discover) {
     const base = list[0]!;
-    const rotated: string[] = [];
-    for (let n = 1; await isFile(`${base}.${n}`); n++) rotated.push(`${base}.${n}`);
-    out.push(...rotated.reverse());
+    // Every FILE.N in the folder, not only those up to a gap: a deleted FILE.2 must show as the
+    // records it held missing between FILE.3 and FILE.1, not hide FILE.3 and older.
+    const name = basename(base);
+    const numbers = (await fs.readdir(dirname(base)).catch(() => [] as string[]))
+      .map((f) => (f.startsWith(`${name}.`) ? /^\d+$/.exec(f.slice(name.length + 1))?.[0] : undefined))
+      .filter((n): n is string => n !== undefined)
+      .map(Number)
+      .sort((x, y) => y - x);
+    for (const n of numbers) if (await isFile(`${base}.${n}`)) out.push(`${base}.${n}`);
     if (await isFile(base)) out.push(base);
     else if (out.length === 0) throw missing(base);
     return out;
