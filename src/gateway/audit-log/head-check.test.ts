@@ -141,6 +141,32 @@ describe('audit-log verify against signed heads', () => {
     );
   });
 
+  it('still fails after a restart when the oldest file was deleted while the gateway was stopped', async () => {
+    const path = await signedLog(200);
+    let oldest = 1;
+    while (readLines(`${path}.${oldest}`).length > 0) {
+      try {
+        readFileSync(`${path}.${oldest + 1}`);
+        oldest++;
+      } catch {
+        break;
+      }
+    }
+    unlinkSync(`${path}.${oldest}`);
+    // The gateway starts again and signs heads: they must not vouch for the shorter log.
+    const writer = await AuditLogWriter.open(path, { maxBytes: 2048, keep: 100 });
+    const keeper = new HeadKeeper({ writer, signer, source: 'test', everyRecords: 5, everyMs: 60_000 });
+    for (let i = 0; i < 10; i++) writer.append(sampleRecord(i));
+    await writer.close();
+    await keeper.stop();
+    const { head } = await check(path);
+    assert.equal(head.status, 'failed');
+    assert.match(
+      head.problem!,
+      /^a rotated file is missing: the signed head at seq 210 says the log starts at seq 1/,
+    );
+  });
+
   it('passes a log whose oldest files the retention deleted: the signed start moved with them', async () => {
     const path = await signedLog(200, { keep: 2 });
     const { res, head } = await check(path);

@@ -60,7 +60,7 @@ export function checkSignedHeads(
     }
     if (prev && (h.seq < prev.seq || h.start < prev.start)) {
       return out(
-        `${where} goes back from seq ${prev.seq} (start ${prev.start}): the heads file was reordered`,
+        `${where} goes back from seq ${prev.seq} (start ${prev.start}): the log was cut while the gateway was stopped, or the heads file was reordered`,
       );
     }
     signer = s.cn ?? null;

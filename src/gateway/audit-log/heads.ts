@@ -102,6 +102,12 @@ export class HeadKeeper {
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private stopped = false;
+  /**
+   * The start the heads file vouches for: it moves only with deletions this writer makes, never
+   * because files went missing while the gateway was stopped (that must fail verify, not be signed).
+   */
+  private signedStart: number | undefined;
+  private readonly loaded: Promise<void>;
 
   constructor(options: HeadKeeperOptions) {
     this.options = options;
@@ -117,6 +123,12 @@ export class HeadKeeper {
     this.timer = setInterval(() => void this.sign(), options.everyMs ?? 10_000);
     this.timer.unref();
     options.writer.setBeforeDelete((notice) => this.sign(notice));
+    this.loaded = readHeads(this.path).then(
+      (read) => {
+        this.signedStart = read?.heads.at(-1)?.start;
+      },
+      () => undefined,
+    );
   }
 
   /**
@@ -124,7 +136,7 @@ export class HeadKeeper {
    * deletion notice, the start the log will have once the files are gone.
    */
   sign(deleting?: DeletionNotice): Promise<void> {
-    const run = this.chain.then(() => this.write(deleting));
+    const run = this.chain.then(() => this.loaded).then(() => this.write(deleting));
     this.chain = run.catch((err: unknown) => this.options.onError?.(err));
     return run;
   }
@@ -141,7 +153,7 @@ export class HeadKeeper {
 
   private async write(deleting?: DeletionNotice): Promise<void> {
     const { seq, hash } = this.options.writer.durableHead;
-    const start = deleting?.newStart ?? this.options.writer.startSeq;
+    const start = deleting?.newStart ?? this.signedStart ?? this.options.writer.startSeq;
     if (this.last && this.last.seq === seq && this.last.start === start) return;
     const body = { source: this.options.source, seq, hash, time: new Date().toISOString(), start };
     const head: LogHead = {
@@ -158,6 +170,7 @@ export class HeadKeeper {
       await h.close();
     }
     this.last = { seq, start };
+    this.signedStart = start;
     this.options.onHead?.(head);
   }
 }
