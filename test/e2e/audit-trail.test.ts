@@ -286,7 +286,10 @@ describe('audit trail: signed heads, verify against them, retention and the reco
       `${answers.length - limited.length} through, at most ${allowed}`,
     );
     assert.ok(limited.length >= answers.length - allowed, `${limited.length} answered 429`);
-    assert.match(limited[0]!.body, /^\{"message":"dockward: too many requests from reader: over 5 per second/);
+    assert.match(
+      limited[0]!.body,
+      /^\{"message":"dockward: too many requests from reader: over 5 per second/,
+    );
     const records = logFiles(log).flatMap((f) =>
       linesOf(f).map((l) => JSON.parse(l) as Record<string, unknown>),
     );
