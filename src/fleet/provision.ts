@@ -18,7 +18,7 @@ import { currentRecord } from '../pki/index-file.js';
 import { loadIndex, type PassphraseSource } from '../pki/store.js';
 import type { StatePaths } from '../store/paths.js';
 import { type AddHostResult, addHost, type HostContextResult, writeHostContext } from './hosts.js';
-import { assertFreeName, assertHostName, loadInventory } from './inventory.js';
+import { assertFreeName, assertHostName, loadInventory, type ProvisionedRecord } from './inventory.js';
 
 export interface SshOptions {
   /** `user@host` (or a bare host). */
@@ -75,6 +75,45 @@ export function sshAddress(target: string): string {
     });
   }
   return bare;
+}
+
+/** How to reach a provisioned host over SSH again, as `hosts provision` did. */
+export function sshOptionsOf(p: ProvisionedRecord): SshOptions {
+  return {
+    target: p.ssh.target,
+    ...(p.ssh.knownHosts ? { knownHosts: p.ssh.knownHosts } : {}),
+    ...(p.ssh.identity ? { identity: p.ssh.identity } : {}),
+    ...(p.ssh.port ? { port: p.ssh.port } : {}),
+  };
+}
+
+/**
+ * The remote `dockward host install` of the cert.pem and ca.pem (and crl.pem) written to `dir` on
+ * the host, then the folder removed whatever happened: provision and both rotations send this.
+ */
+export function hostInstallCommand(
+  dir: string,
+  o: { port: number; mode: 'native' | 'gateway'; crl?: boolean; allow?: readonly string[] },
+): string {
+  const install = [
+    'dockward',
+    '--json',
+    'host',
+    'install',
+    ...(o.mode === 'gateway' ? ['--mode', 'gateway'] : []),
+    '--cert',
+    `${dir}/cert.pem`,
+    '--ca',
+    `${dir}/ca.pem`,
+    '--listen',
+    `0.0.0.0:${o.port}`,
+    ...(o.mode === 'gateway' ? ['--tls-dir', GATEWAY_TLS_DIR] : []),
+    ...(o.crl ? ['--crl', `${dir}/crl.pem`] : []),
+    ...(o.allow ?? []).flatMap((a) => ['--allow', a]),
+  ]
+    .map(shellQuote)
+    .join(' ');
+  return `${install}; rc=$?; rm -rf ${dir}; exit $rc`;
 }
 
 /** ssh's arguments: no prompts, host key checked against known_hosts, nothing forwarded. */
@@ -266,23 +305,14 @@ export async function provisionHost(
   await remote(`cat > ${dir}/cert.pem`, signed.certPem);
   await remote(`cat > ${dir}/ca.pem`, signed.caPem);
   if (mode === 'gateway') await remote(`cat > ${dir}/crl.pem`, await fs.readFile(paths.crl, 'utf8'));
-  const install = [
-    'dockward',
-    '--json',
-    'host',
-    'install',
-    '--cert',
-    `${dir}/cert.pem`,
-    '--ca',
-    `${dir}/ca.pem`,
-    '--listen',
-    `0.0.0.0:${port}`,
-    ...(mode === 'gateway' ? ['--mode', 'gateway', ...tlsDirArgs, '--crl', `${dir}/crl.pem`] : []),
-    ...(options.allow ?? []).flatMap((a) => ['--allow', a]),
-  ]
-    .map(shellQuote)
-    .join(' ');
-  await remote(`${install}; rc=$?; rm -rf ${dir}; exit $rc`);
+  await remote(
+    hostInstallCommand(dir, {
+      port,
+      mode,
+      crl: mode === 'gateway',
+      ...(options.allow ? { allow: options.allow } : {}),
+    }),
+  );
 
   // From here, as a client: the certificate dockerd serves is the one just signed, by fingerprint.
   const expected = new X509Certificate(signed.certPem).fingerprint256;

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import { DockwardError, describeError } from '../errors.js';
 import type { StatePaths } from '../store/paths.js';
 import { type HostRecord, loadInventory } from './inventory.js';
-import { runSsh, type SshOptions } from './provision.js';
+import { runSsh, type SshOptions, sshOptionsOf } from './provision.js';
 
 export interface CrlPush {
   host: string;
@@ -66,12 +66,7 @@ export async function pushCrl(
   const results: CrlPush[] = [...refused];
   for (const host of targets) {
     const p = host.provisioned!;
-    const ssh: SshOptions = {
-      target: p.ssh.target,
-      ...(p.ssh.knownHosts ? { knownHosts: p.ssh.knownHosts } : {}),
-      ...(p.ssh.identity ? { identity: p.ssh.identity } : {}),
-      ...(p.ssh.port ? { port: p.ssh.port } : {}),
-    };
+    const ssh: SshOptions = sshOptionsOf(p);
     progress(`ssh ${ssh.target}: dockward host crl (the CRL on stdin)`);
     try {
       const run = await runSsh(ssh, PUSH_COMMAND, crlPem, 120_000);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostRecord } from './inventory.js';
 import { crlTargets, PUSH_COMMAND } from './push-crl.js';
-import { gatewayInstallCommand, gatewayRequestCommand, longestGap } from './rotate-gateway.js';
+import { hostInstallCommand } from './provision.js';
+import { gatewayRequestCommand, longestGap } from './rotate-gateway.js';
 
 function host(name: string, mode?: 'native' | 'gateway'): HostRecord {
   return {
@@ -33,7 +34,11 @@ describe('gateway-mode rotation and CRL push (pure parts)', () => {
       'dockward --json host request --name gw --tls-dir /etc/dockward/gateway --san IP:198.18.0.42 --san DNS:gw.example',
     );
     assert.match(gatewayRequestCommand('gw', 'gw.lan', []), /--san DNS:gw\.lan$/);
-    const install = gatewayInstallCommand('/tmp/dockward-rotate.abc', 2376, true);
+    const install = hostInstallCommand('/tmp/dockward-rotate.abc', {
+      port: 2376,
+      mode: 'gateway',
+      crl: true,
+    });
     assert.match(install, /host install --mode gateway --cert \/tmp\/dockward-rotate\.abc\/cert\.pem/);
     assert.match(
       install,

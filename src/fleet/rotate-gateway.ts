@@ -19,7 +19,14 @@ import { currentRecord } from '../pki/index-file.js';
 import { issuedFiles, loadIndex } from '../pki/store.js';
 import { type ClientTls, parseEndpoint } from './probe.js';
 import { readClientTls } from './inventory.js';
-import { runSsh, type SshOptions, type SshRun, shellQuote } from './provision.js';
+import {
+  hostInstallCommand,
+  runSsh,
+  type SshOptions,
+  type SshRun,
+  shellQuote,
+  sshOptionsOf,
+} from './provision.js';
 import type { RotateServerCert, ServerRotation } from './server-rotation.js';
 
 /** `host request` for the gateway's folder: the SAN of the address and the ones provision asked for. */
@@ -38,28 +45,6 @@ export function gatewayRequestCommand(name: string, address: string, sans: reado
   ]
     .map(shellQuote)
     .join(' ');
-}
-
-/** `host install --mode gateway` of the files in `dir`, then the folder removed whatever happened. */
-export function gatewayInstallCommand(dir: string, port: number, withCrl: boolean): string {
-  const install = [
-    'dockward',
-    '--json',
-    'host',
-    'install',
-    '--mode',
-    'gateway',
-    '--cert',
-    `${dir}/cert.pem`,
-    '--ca',
-    `${dir}/ca.pem`,
-    '--listen',
-    `0.0.0.0:${port}`,
-    ...(withCrl ? ['--crl', `${dir}/crl.pem`] : []),
-  ]
-    .map(shellQuote)
-    .join(' ');
-  return `${install}; rc=$?; rm -rf ${dir}; exit $rc`;
 }
 
 /**
@@ -128,12 +113,7 @@ export const rotateGatewayServerCert: RotateServerCert = async (options): Promis
       hint: 'Native-TLS hosts rotate by a dockerd restart (hosts renew picks the right way).',
     });
   }
-  const ssh: SshOptions = {
-    target: p.ssh.target,
-    ...(p.ssh.knownHosts ? { knownHosts: p.ssh.knownHosts } : {}),
-    ...(p.ssh.identity ? { identity: p.ssh.identity } : {}),
-    ...(p.ssh.port ? { port: p.ssh.port } : {}),
-  };
+  const ssh: SshOptions = sshOptionsOf(p);
   const remote = (command: string, input?: string): Promise<SshRun> => {
     progress(`ssh ${ssh.target}: ${command.split(';')[0]}`);
     return runSsh(ssh, command, input, Math.max(options.timeoutMs, 120_000));
@@ -182,7 +162,7 @@ export const rotateGatewayServerCert: RotateServerCert = async (options): Promis
     await remote(`cat > ${dir}/cert.pem`, certPem);
     await remote(`cat > ${dir}/ca.pem`, signed.caPem);
     await remote(`cat > ${dir}/crl.pem`, await fs.readFile(paths.crl, 'utf8'));
-    await remote(gatewayInstallCommand(dir, ep.port, true));
+    await remote(hostInstallCommand(dir, { port: ep.port, mode: 'gateway', crl: true }));
   };
   const served = async (): Promise<string> =>
     (await probeTlsListener(ep.host, ep.port, signed.caPem, 5_000)).peerFingerprint256 ?? '';

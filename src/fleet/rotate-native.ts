@@ -17,7 +17,14 @@ import { normalizeSerial } from '../pki/certificate.js';
 import { signServerCsr } from '../pki/csr.js';
 import { parseEndpoint } from './probe.js';
 import { readClientTls } from './inventory.js';
-import { runSsh, type SshOptions, shellQuote, sshAddress } from './provision.js';
+import {
+  hostInstallCommand,
+  runSsh,
+  type SshOptions,
+  shellQuote,
+  sshAddress,
+  sshOptionsOf,
+} from './provision.js';
 import type { RotateServerCert, ServerRotation, ServerRotationOptions } from './server-rotation.js';
 
 /** How often the downtime poller asks `/_ping` (ms). */
@@ -104,12 +111,7 @@ export const rotateNativeServerCert: RotateServerCert = async (
       hint: 'Only hosts enrolled with `dockward hosts provision` have their server certificate rotated.',
     });
   }
-  const ssh: SshOptions = {
-    target: p.ssh.target,
-    ...(p.ssh.knownHosts ? { knownHosts: p.ssh.knownHosts } : {}),
-    ...(p.ssh.identity ? { identity: p.ssh.identity } : {}),
-    ...(p.ssh.port ? { port: p.ssh.port } : {}),
-  };
+  const ssh: SshOptions = sshOptionsOf(p);
   const remote = (command: string, input?: string) => {
     progress(`ssh ${ssh.target}: ${command.length > 160 ? `${command.slice(0, 160)}...` : command}`);
     return runSsh(ssh, command, input);
@@ -176,21 +178,8 @@ export const rotateNativeServerCert: RotateServerCert = async (
     }
     await remote(`cat > ${dir}/cert.pem`, certPem);
     await remote(`cat > ${dir}/ca.pem`, caPem);
-    const cmd = [
-      'dockward',
-      '--json',
-      'host',
-      'install',
-      '--cert',
-      `${dir}/cert.pem`,
-      '--ca',
-      `${dir}/ca.pem`,
-    ]
-      .concat(['--listen', `0.0.0.0:${p.port}`])
-      .map(shellQuote)
-      .join(' ');
     try {
-      await remote(`${cmd}; rc=$?; rm -rf ${dir}; exit $rc`);
+      await remote(hostInstallCommand(dir, { port: p.port, mode: 'native' }));
       return undefined;
     } catch (err) {
       return describeError(err);
