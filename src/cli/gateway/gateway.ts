@@ -10,7 +10,7 @@ import { parseHostPort, runGatewayProcesses } from '../../gateway/run.js';
 import { BUILTIN_POLICY_NAME, loadPolicyDecider } from '../../policy/load.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
-import { waitForStopSignal } from '../signals.js';
+import { stopSignalFromNow } from '../signals.js';
 import { type LimitFlags, limitsFromFlags } from './limits.js';
 
 export interface GatewayOptions extends LimitFlags {
@@ -68,85 +68,94 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
     await assertCanListen(m.host, m.port);
   }
   const logger = ctx.logger();
-  // Worker processes (cluster.fork) inherit the environment: they log in the same format.
-  process.env['DOCKWARD_LOG_FORMAT'] = ctx.logFormat;
-  // Exported = in the event store; without --store nothing is, so size never deletes (age does).
-  let exportedSeq: (() => number) | undefined;
-  let writer: AuditLogWriter | undefined;
-  const log = opts.auditLog
-    ? await openAuditLog(opts.auditLog, logger, {
-        maxBytes: opts.auditLogMaxSize,
-        maxTotalBytes: opts.auditLogKeepSize,
-        maxAgeMs: opts.auditLogKeepAge,
-        keep: 1_000_000, // the size and age limits decide
-        isExported: (seq) => exportedSeq !== undefined && exportedSeq() >= seq,
-        onRetention: reportRetention(() => writer, logger),
-      })
-    : undefined;
-  writer = log?.writer;
-  const audit = log?.sink ?? NULL_AUDIT_SINK;
-  let first = initial;
-  const running = await runGatewayProcesses(
-    ctx.paths,
-    {
-      listen: opts.listen,
-      upstream: opts.upstream,
-      allow: opts.allow,
-      audit,
-      ...(opts.auditFeed && log ? { auditFeed: { path: opts.auditFeed, writer: log.writer } } : {}),
-      headersTimeoutMs: Number(opts.headersTimeout),
-      limits,
-      // Only with an audit log: the limit guards its history.
-      ...(log && opts.auditRate > 0 ? { auditRate: opts.auditRate } : {}),
-      ...(opts.upstreamTlsDir ? { upstreamTlsDir: opts.upstreamTlsDir } : {}),
-      ...(opts.tlsDir ? { tlsDir: opts.tlsDir } : {}),
-      ...(opts.crl ? { crl: opts.crl } : {}),
-      ...(policyFile !== undefined
-        ? {
-            loadDecider: async () => {
-              const compiled = first ?? (await loadPolicyDecider(policyFile));
-              first = undefined;
-              return compiled;
-            },
-            // The built-in roles have no file to watch.
-            extraWatch: policyFile === BUILTIN_POLICY_NAME ? [] : [policyFile],
-          }
-        : {}),
-      ...(opts.metrics ? { metrics: opts.metrics } : {}),
-      ...(opts.closeRevoked ? { closeRevoked: true } : {}),
-      workers,
-      // Each worker compiles the policy itself (and again on reload); the check above already ran.
-      ...(policyFile !== undefined ? { policyFile } : {}),
-    },
-    logger,
-    cliPassphraseSource(),
-  ).catch(async (err: unknown) => {
-    await audit.close(); // releases the log's lock at once
-    throw err;
-  });
-  const heads = log
-    ? await startHeadKeeper(log.writer, running.tls, logger).catch(async (err: unknown) => {
-        await running.stop();
-        throw err;
-      })
-    : undefined;
-  if (policyFile !== undefined)
-    logger.info({ policy: policyFile }, 'policy in force; SIGHUP or a change to the file reloads it');
-  const shipping =
-    opts.store && opts.auditLog
-      ? await startStoreShipper(opts.store, opts.auditLog, logger, running.tls).catch(
-          async (err: unknown) => {
-            await running.stop(); // a key that cannot sign heads: nothing keeps listening
-            await heads?.stop();
-            throw err;
-          },
-        )
+  const stop = stopSignalFromNow();
+  try {
+    await serveGateway();
+  } finally {
+    stop.dispose();
+  }
+
+  async function serveGateway(): Promise<void> {
+    // Worker processes (cluster.fork) inherit the environment: they log in the same format.
+    process.env['DOCKWARD_LOG_FORMAT'] = ctx.logFormat;
+    // Exported = in the event store; without --store nothing is, so size never deletes (age does).
+    let exportedSeq: (() => number) | undefined;
+    let writer: AuditLogWriter | undefined;
+    const log = opts.auditLog
+      ? await openAuditLog(opts.auditLog, logger, {
+          maxBytes: opts.auditLogMaxSize,
+          maxTotalBytes: opts.auditLogKeepSize,
+          maxAgeMs: opts.auditLogKeepAge,
+          keep: 1_000_000, // the size and age limits decide
+          isExported: (seq) => exportedSeq !== undefined && exportedSeq() >= seq,
+          onRetention: reportRetention(() => writer, logger),
+        })
       : undefined;
-  if (shipping) exportedSeq = shipping.exportedSeq;
-  await waitForStopSignal();
-  logger.info('stopping: draining requests in flight');
-  await running.stop();
-  // After the writer closed: the last head covers every record, the ones written at stop too.
-  await heads?.stop();
-  await shipping?.stop();
+    writer = log?.writer;
+    const audit = log?.sink ?? NULL_AUDIT_SINK;
+    let first = initial;
+    const running = await runGatewayProcesses(
+      ctx.paths,
+      {
+        listen: opts.listen,
+        upstream: opts.upstream,
+        allow: opts.allow,
+        audit,
+        ...(opts.auditFeed && log ? { auditFeed: { path: opts.auditFeed, writer: log.writer } } : {}),
+        headersTimeoutMs: Number(opts.headersTimeout),
+        limits,
+        // Only with an audit log: the limit guards its history.
+        ...(log && opts.auditRate > 0 ? { auditRate: opts.auditRate } : {}),
+        ...(opts.upstreamTlsDir ? { upstreamTlsDir: opts.upstreamTlsDir } : {}),
+        ...(opts.tlsDir ? { tlsDir: opts.tlsDir } : {}),
+        ...(opts.crl ? { crl: opts.crl } : {}),
+        ...(policyFile !== undefined
+          ? {
+              loadDecider: async () => {
+                const compiled = first ?? (await loadPolicyDecider(policyFile));
+                first = undefined;
+                return compiled;
+              },
+              // The built-in roles have no file to watch.
+              extraWatch: policyFile === BUILTIN_POLICY_NAME ? [] : [policyFile],
+            }
+          : {}),
+        ...(opts.metrics ? { metrics: opts.metrics } : {}),
+        ...(opts.closeRevoked ? { closeRevoked: true } : {}),
+        workers,
+        // Each worker compiles the policy itself (and again on reload); the check above already ran.
+        ...(policyFile !== undefined ? { policyFile } : {}),
+      },
+      logger,
+      cliPassphraseSource(),
+    ).catch(async (err: unknown) => {
+      await audit.close(); // releases the log's lock at once
+      throw err;
+    });
+    const heads = log
+      ? await startHeadKeeper(log.writer, running.tls, logger).catch(async (err: unknown) => {
+          await running.stop();
+          throw err;
+        })
+      : undefined;
+    if (policyFile !== undefined)
+      logger.info({ policy: policyFile }, 'policy in force; SIGHUP or a change to the file reloads it');
+    const shipping =
+      opts.store && opts.auditLog
+        ? await startStoreShipper(opts.store, opts.auditLog, logger, running.tls).catch(
+            async (err: unknown) => {
+              await running.stop(); // a key that cannot sign heads: nothing keeps listening
+              await heads?.stop();
+              throw err;
+            },
+          )
+        : undefined;
+    if (shipping) exportedSeq = shipping.exportedSeq;
+    await stop.stopped;
+    logger.info('stopping: draining requests in flight');
+    await running.stop();
+    // After the writer closed: the last head covers every record, the ones written at stop too.
+    await heads?.stop();
+    await shipping?.stop();
+  }
 }

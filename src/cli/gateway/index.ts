@@ -125,7 +125,7 @@ export function gatewayCommand(): Command {
         'requests per second one identity may make, bursts of 10x; above it 429 and one summary record a second (0: no limit)',
       )
         .argParser(rateOf)
-        .default(50, '50'),
+        .default(200, '200'),
     )
     .action(async (opts: GatewayOptions, cmd: Command) => {
       await gateway(contextOf(cmd), opts);
@@ -136,7 +136,7 @@ function rateOf(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
     throw new DockwardError('DW_E_USAGE', `--audit-rate "${value}" is not a whole number`, {
-      hint: 'Give requests per second per identity, e.g. --audit-rate 50 (0 turns the limit off).',
+      hint: 'Give requests per second per identity, e.g. --audit-rate 200 (0 turns the limit off).',
     });
   }
   return n;
