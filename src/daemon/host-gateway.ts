@@ -135,11 +135,7 @@ export async function installGatewayCrl(options: {
       cause: err,
     });
   });
-  const crlPem = await fs.readFile(options.crlPath, 'utf8').catch((err: unknown) => {
-    throw new DockwardError('DW_E_FILE', `cannot read the CRL ${options.crlPath}: ${describeError(err)}`, {
-      cause: err,
-    });
-  });
+  const crlPem = await readCrlFile(options.crlPath);
   const crl = await readCrl(crlPem, caPem, options.crlPath);
   const target = join(tlsDir, 'crl.pem');
   await writeCrl(target, crl, crlPem, tlsDir);
@@ -148,12 +144,7 @@ export async function installGatewayCrl(options: {
   const status = await serviceStatus(unit, io, 0);
   let reloaded = false;
   if (status.active === 'active') {
-    const res = await io.run('systemctl', ['reload', unit]);
-    if (res.code !== 0) {
-      throw new DockwardError('DW_E_UPSTREAM', `systemctl reload ${unit} failed: ${res.stderr.trim()}`, {
-        hint: `See dockward service status gateway; the CRL is in place for its next start.`,
-      });
-    }
+    await reloadGateway(unit, io, 'the CRL is in place for its next start');
     reloaded = true;
     progress(`reloaded ${unit} (SIGHUP): revoked certificates are refused, their open connections closed`);
   } else {
@@ -274,11 +265,7 @@ export async function installGatewayCertificate(
   const crlTarget = join(tlsDir, 'crl.pem');
   let crlPem: string;
   if (options.crlPath) {
-    crlPem = await fs.readFile(options.crlPath, 'utf8').catch((err: unknown) => {
-      throw new DockwardError('DW_E_FILE', `cannot read the CRL ${options.crlPath}: ${describeError(err)}`, {
-        cause: err,
-      });
-    });
+    crlPem = await readCrlFile(options.crlPath);
   } else {
     const installed = await readIfExists(crlTarget);
     if (installed === undefined) {
@@ -336,7 +323,9 @@ export async function installGatewayCertificate(
   const group = user ?? 'root';
   const chownDir = await io.run('chown', [`root:${group}`, tlsDir]);
   if (chownDir.code !== 0)
-    throw new DockwardError('DW_E_FILE', `chown ${tlsDir} failed: ${chownDir.stderr.trim()}`);
+    throw new DockwardError('DW_E_FILE', `chown ${tlsDir} failed: ${chownDir.stderr.trim()}`, {
+      hint: `Run it as root, and check that the group ${group} exists (dockward service install gateway creates it).`,
+    });
   const gid = await groupOf(tlsDir);
   const names = ['ca.pem', 'cert.pem', 'key.pem', 'crl.pem', PREVIOUS_KEY_FILE] as const;
   const before = new Map<string, Buffer | undefined>();
@@ -373,9 +362,7 @@ export async function installGatewayCertificate(
   let action: 'reloaded' | 'started';
   try {
     if (status.active === 'active' && unitRunsWith(unitText, args)) {
-      const res = await io.run('systemctl', ['reload', unit]);
-      if (res.code !== 0)
-        throw new DockwardError('DW_E_UPSTREAM', `systemctl reload ${unit} failed: ${res.stderr.trim()}`);
+      await reloadGateway(unit, io, 'the new files are in place for its next start');
       action = 'reloaded';
       progress(`reloaded ${unit} (SIGHUP): new certificate and CRL, open connections kept`);
     } else {
@@ -422,4 +409,24 @@ export async function installGatewayCertificate(
     served: signed.cert.fingerprint256,
     warnings,
   };
+}
+
+/** The CRL file given with --crl, or an error that says which file and how to get one. */
+async function readCrlFile(path: string): Promise<string> {
+  return fs.readFile(path, 'utf8').catch((err: unknown) => {
+    throw new DockwardError('DW_E_FILE', `cannot read the CRL ${path}: ${describeError(err)}`, {
+      hint: 'Copy crl.pem from the admin machine (`dockward pki crl --refresh` writes it), or let `dockward hosts push-crl` send it.',
+      cause: err,
+    });
+  });
+}
+
+/** `systemctl reload` of the gateway unit (SIGHUP: files reread, connections kept). */
+async function reloadGateway(unit: string, io: ServiceIo, meanwhile: string): Promise<void> {
+  const res = await io.run('systemctl', ['reload', unit]);
+  if (res.code !== 0) {
+    throw new DockwardError('DW_E_UPSTREAM', `systemctl reload ${unit} failed: ${res.stderr.trim()}`, {
+      hint: `See dockward service status gateway; ${meanwhile}.`,
+    });
+  }
 }

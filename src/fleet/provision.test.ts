@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { shellQuote, sshAddress, sshArgs, sshFailure } from './provision.js';
+import { remoteTempDir, shellQuote, sshAddress, sshArgs, sshFailure } from './provision.js';
 
 describe('hosts provision over the system ssh', () => {
   it('always checks the host key against known_hosts and never prompts', () => {
@@ -46,5 +46,23 @@ describe('hosts provision over the system ssh', () => {
     assert.equal(err.code, 'DW_E_DEPENDENCY');
     assert.equal(sshFailure({ target: 'root@h' }, 'x', 255, 'Connection refused').code, 'DW_E_SSH');
     assert.equal(sshFailure({ target: 'root@h' }, 'x', 1, 'boom').code, 'DW_E_SSH');
+  });
+
+  it('takes the folder mktemp made, and refuses anything else before rm -rf could touch it', async () => {
+    const answer = (stdout: string) => async (command: string) => {
+      assert.equal(command, 'mktemp -d /tmp/dockward-rotate.XXXXXXXX');
+      return { code: 0, stdout, stderr: '' };
+    };
+    assert.equal(
+      await remoteTempDir(answer('/tmp/dockward-rotate.Ab12cd34\n'), 'rotate'),
+      '/tmp/dockward-rotate.Ab12cd34',
+    );
+    for (const bad of ['/', '/tmp/dockward-rotate.x/../..', 'mktemp: not found', '/tmp/dockward-rotateXab']) {
+      await assert.rejects(remoteTempDir(answer(bad), 'rotate'), (err: { code?: string; hint?: string }) => {
+        assert.equal(err.code, 'DW_E_SSH');
+        assert.match(err.hint ?? '', /POSIX mktemp and a writable \/tmp/);
+        return true;
+      });
+    }
   });
 });

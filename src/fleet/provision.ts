@@ -77,6 +77,23 @@ export function sshAddress(target: string): string {
   return bare;
 }
 
+/**
+ * A fresh folder in the host's /tmp for the files `host install` reads, checked to be one: what
+ * `hostInstallCommand` later removes with `rm -rf` must be that folder and nothing else.
+ */
+export async function remoteTempDir(
+  remote: (command: string) => Promise<SshRun>,
+  purpose: 'enrol' | 'rotate',
+): Promise<string> {
+  const dir = (await remote(`mktemp -d /tmp/dockward-${purpose}.XXXXXXXX`)).stdout.trim();
+  if (!new RegExp(`^/tmp/dockward-${purpose}\\.[A-Za-z0-9]+$`).test(dir)) {
+    throw new DockwardError('DW_E_SSH', `mktemp on the host printed "${dir.slice(0, 80)}"`, {
+      hint: 'The host needs a POSIX mktemp and a writable /tmp.',
+    });
+  }
+  return dir;
+}
+
 /** How to reach a provisioned host over SSH again, as `hosts provision` did. */
 export function sshOptionsOf(p: ProvisionedRecord): SshOptions {
   return {
@@ -296,12 +313,7 @@ export async function provisionHost(
   );
   progress(`signed ${options.name} (${signed.record.sans.join(', ')}) with the CA here`);
 
-  const dir = (await remote('mktemp -d /tmp/dockward-enrol.XXXXXXXX')).stdout.trim();
-  if (!/^\/tmp\/dockward-enrol\.[A-Za-z0-9]+$/.test(dir)) {
-    throw new DockwardError('DW_E_SSH', `mktemp on the host printed "${dir.slice(0, 80)}"`, {
-      hint: 'The host needs a POSIX mktemp and a writable /tmp.',
-    });
-  }
+  const dir = await remoteTempDir(remote, 'enrol');
   await remote(`cat > ${dir}/cert.pem`, signed.certPem);
   await remote(`cat > ${dir}/ca.pem`, signed.caPem);
   if (mode === 'gateway') await remote(`cat > ${dir}/crl.pem`, await fs.readFile(paths.crl, 'utf8'));

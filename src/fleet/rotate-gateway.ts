@@ -21,6 +21,7 @@ import { type ClientTls, parseEndpoint } from './probe.js';
 import { readClientTls } from './inventory.js';
 import {
   hostInstallCommand,
+  remoteTempDir,
   runSsh,
   type SshOptions,
   type SshRun,
@@ -155,10 +156,7 @@ export const rotateGatewayServerCert: RotateServerCert = async (options): Promis
   progress(`signed ${p.serverCert} serial ${signed.record.serial} here`);
 
   const push = async (certPem: string): Promise<void> => {
-    const dir = (await remote('mktemp -d /tmp/dockward-rotate.XXXXXXXX')).stdout.trim();
-    if (!/^\/tmp\/dockward-rotate\.[A-Za-z0-9]+$/.test(dir)) {
-      throw new DockwardError('DW_E_SSH', `mktemp on the host printed "${dir.slice(0, 80)}"`);
-    }
+    const dir = await remoteTempDir(remote, 'rotate');
     await remote(`cat > ${dir}/cert.pem`, certPem);
     await remote(`cat > ${dir}/ca.pem`, signed.caPem);
     await remote(`cat > ${dir}/crl.pem`, await fs.readFile(paths.crl, 'utf8'));

@@ -19,6 +19,7 @@ import { parseEndpoint } from './probe.js';
 import { readClientTls } from './inventory.js';
 import {
   hostInstallCommand,
+  remoteTempDir,
   runSsh,
   type SshOptions,
   shellQuote,
@@ -170,12 +171,7 @@ export const rotateNativeServerCert: RotateServerCert = async (
   progress(`signed ${p.serverCert} serial ${signed.record.serial} (SHA-256 ${newFingerprint})`);
 
   const install = async (certPem: string, caPem: string): Promise<string | undefined> => {
-    const dir = (await remote('mktemp -d /tmp/dockward-rotate.XXXXXXXX')).stdout.trim();
-    if (!/^\/tmp\/dockward-rotate\.[A-Za-z0-9]+$/.test(dir)) {
-      throw new DockwardError('DW_E_SSH', `mktemp on the host printed "${dir.slice(0, 80)}"`, {
-        hint: 'The host needs a POSIX mktemp and a writable /tmp.',
-      });
-    }
+    const dir = await remoteTempDir(remote, 'rotate');
     await remote(`cat > ${dir}/cert.pem`, certPem);
     await remote(`cat > ${dir}/ca.pem`, caPem);
     try {
