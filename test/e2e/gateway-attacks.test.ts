@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -24,23 +23,11 @@ import {
   makePki,
   type Pki,
   startGateway,
+  type ClientFiles,
+  filesOf,
 } from './support/gateway-fixture.js';
 
 const skip = await e2eSkipReason();
-
-interface ClientFiles {
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
-}
-
-function filesOf(dir: string): ClientFiles {
-  return {
-    ca: readFileSync(join(dir, 'ca.pem')),
-    cert: readFileSync(join(dir, 'cert.pem')),
-    key: readFileSync(join(dir, 'key.pem')),
-  };
-}
 
 /** The gateway process's resident memory in MB (/proc/PID/status VmRSS). */
 function rssMb(pid: number): number {

@@ -27,23 +27,11 @@ import {
   makePki,
   type Pki,
   startGateway,
+  type ClientFiles,
+  filesOf,
 } from './support/gateway-fixture.js';
 
 const skip = await e2eSkipReason();
-
-interface ClientFiles {
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
-}
-
-function filesOf(dir: string): ClientFiles {
-  return {
-    ca: readFileSync(join(dir, 'ca.pem')),
-    cert: readFileSync(join(dir, 'cert.pem')),
-    key: readFileSync(join(dir, 'key.pem')),
-  };
-}
 
 interface Answer {
   status?: number;

@@ -12,24 +12,12 @@ import {
   makePki,
   type Pki,
   startGateway,
+  type ClientFiles,
+  filesOf,
 } from './support/gateway-fixture.js';
 import { signLeafWithOpenssl } from './support/openssl-certs.js';
 
 const skip = await e2eSkipReason();
-
-interface ClientFiles {
-  ca: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-}
-
-function filesOf(dir: string): ClientFiles {
-  return {
-    ca: readFileSync(join(dir, 'ca.pem')),
-    cert: readFileSync(join(dir, 'cert.pem')),
-    key: readFileSync(join(dir, 'key.pem')),
-  };
-}
 
 /** GET /_ping over TLS with the given client files: the status, or the error that ended it. */
 function ping(

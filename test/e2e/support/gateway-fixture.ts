@@ -268,3 +268,19 @@ export async function startGateway(
     exited: () => exit,
   };
 }
+
+/** A client's TLS files as Node's https options take them (cert and key left out: no certificate). */
+export interface ClientFiles {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** The ca.pem, cert.pem and key.pem of an issued folder. */
+export function filesOf(dir: string): ClientFiles {
+  return {
+    ca: readFileSync(join(dir, 'ca.pem')),
+    cert: readFileSync(join(dir, 'cert.pem')),
+    key: readFileSync(join(dir, 'key.pem')),
+  };
+}
