@@ -105,6 +105,31 @@ export function sshOptionsOf(p: ProvisionedRecord): SshOptions {
 }
 
 /**
+ * The remote `dockward host request`: a new key made on the host (beside the live one) and its CSR
+ * for the host's address and the SANs asked for; in gateway mode in the gateway's folder.
+ */
+export function hostRequestCommand(
+  name: string,
+  address: string,
+  sans: readonly string[],
+  mode: 'native' | 'gateway',
+): string {
+  const addressSan = isIP(address) === 0 ? `DNS:${address}` : `IP:${address}`;
+  return [
+    'dockward',
+    '--json',
+    'host',
+    'request',
+    '--name',
+    name,
+    ...(mode === 'gateway' ? ['--tls-dir', GATEWAY_TLS_DIR] : []),
+    ...[addressSan, ...sans].flatMap((s) => ['--san', s]),
+  ]
+    .map(shellQuote)
+    .join(' ');
+}
+
+/**
  * The remote `dockward host install` of the cert.pem and ca.pem (and crl.pem) written to `dir` on
  * the host, then the folder removed whatever happened: provision and both rotations send this.
  */
@@ -244,7 +269,8 @@ export function runSsh(
   });
 }
 
-function parseJsonOutput<T>(run: SshRun, what: string): T {
+/** The JSON a `dockward --json ...` run on the host printed, or DW_E_SSH naming what it printed. */
+export function parseJsonOutput<T>(run: SshRun, what: string): T {
   try {
     return JSON.parse(run.stdout) as T;
   } catch {
@@ -277,26 +303,10 @@ export async function provisionHost(
   const version = await remote(
     'command -v dockward >/dev/null 2>&1 || { echo "dockward: not installed (not on PATH)" >&2; exit 127; }; dockward --version',
   );
-  const addressSan = isIP(address) === 0 ? `DNS:${address}` : `IP:${address}`;
-  const sans = [addressSan, ...(options.sans ?? [])];
   const mode = options.mode ?? 'native';
   // Gateway mode: the key is made in the gateway's folder, where only the service's group reads it.
-  const tlsDirArgs = mode === 'gateway' ? ['--tls-dir', GATEWAY_TLS_DIR] : [];
   const request = parseJsonOutput<{ csr: string; name: string }>(
-    await remote(
-      [
-        'dockward',
-        '--json',
-        'host',
-        'request',
-        '--name',
-        options.name,
-        ...tlsDirArgs,
-        ...sans.flatMap((s) => ['--san', s]),
-      ]
-        .map(shellQuote)
-        .join(' '),
-    ),
+    await remote(hostRequestCommand(options.name, address, options.sans ?? [], mode)),
     'dockward host request',
   );
   const existing = currentRecord(await loadIndex(paths), options.name);

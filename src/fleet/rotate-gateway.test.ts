@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostRecord } from './inventory.js';
 import { crlTargets, PUSH_COMMAND } from './push-crl.js';
-import { hostInstallCommand } from './provision.js';
-import { gatewayRequestCommand, longestGap } from './rotate-gateway.js';
+import { hostInstallCommand, hostRequestCommand } from './provision.js';
+import { longestGap } from './rotate-gateway.js';
 
 function host(name: string, mode?: 'native' | 'gateway'): HostRecord {
   return {
@@ -28,12 +28,13 @@ describe('gateway-mode rotation and CRL push (pure parts)', () => {
   });
 
   it('makes the new key aside in the gateway folder and installs in gateway mode with the CRL', () => {
-    const req = gatewayRequestCommand('gw', '198.18.0.42', ['DNS:gw.example']);
+    const req = hostRequestCommand('gw', '198.18.0.42', ['DNS:gw.example'], 'gateway');
     assert.equal(
       req,
       'dockward --json host request --name gw --tls-dir /etc/dockward/gateway --san IP:198.18.0.42 --san DNS:gw.example',
     );
-    assert.match(gatewayRequestCommand('gw', 'gw.lan', []), /--san DNS:gw\.lan$/);
+    assert.match(hostRequestCommand('gw', 'gw.lan', [], 'gateway'), /--san DNS:gw\.lan$/);
+    assert.doesNotMatch(hostRequestCommand('nat', '198.18.0.41', [], 'native'), /--tls-dir/);
     const install = hostInstallCommand('/tmp/dockward-rotate.abc', {
       port: 2376,
       mode: 'gateway',

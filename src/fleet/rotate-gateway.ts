@@ -9,9 +9,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GATEWAY_TLS_DIR } from '../daemon/host-init-gateway.js';
 import { engineGet, probeTlsListener } from '../docker/engine-client.js';
 import { DockwardError, describeError } from '../errors.js';
 import { signServerCsr } from '../pki/csr.js';
@@ -21,32 +19,15 @@ import { type ClientTls, parseEndpoint } from './probe.js';
 import { readClientTls } from './inventory.js';
 import {
   hostInstallCommand,
+  hostRequestCommand,
+  parseJsonOutput,
   remoteTempDir,
   runSsh,
   type SshOptions,
   type SshRun,
-  shellQuote,
   sshOptionsOf,
 } from './provision.js';
 import type { RotateServerCert, ServerRotation } from './server-rotation.js';
-
-/** `host request` for the gateway's folder: the SAN of the address and the ones provision asked for. */
-export function gatewayRequestCommand(name: string, address: string, sans: readonly string[]): string {
-  const addressSan = isIP(address) === 0 ? `DNS:${address}` : `IP:${address}`;
-  return [
-    'dockward',
-    '--json',
-    'host',
-    'request',
-    '--name',
-    name,
-    '--tls-dir',
-    GATEWAY_TLS_DIR,
-    ...[addressSan, ...sans].flatMap((s) => ['--san', s]),
-  ]
-    .map(shellQuote)
-    .join(' ');
-}
 
 /**
  * The API downtime seen by a poller: the longest gap between two successful pings (or between the
@@ -95,16 +76,6 @@ async function runningContainers(host: string, port: number, tls: ClientTls): Pr
   return (JSON.parse(res.body) as { Id: string }[]).map((c) => c.Id);
 }
 
-function parseJson<T>(run: SshRun, what: string): T {
-  try {
-    return JSON.parse(run.stdout) as T;
-  } catch {
-    throw new DockwardError('DW_E_SSH', `${what} did not print JSON: ${run.stdout.slice(0, 200)}`, {
-      hint: 'Check the dockward version on the host: it needs `host install --mode gateway`.',
-    });
-  }
-}
-
 export const rotateGatewayServerCert: RotateServerCert = async (options): Promise<ServerRotation> => {
   const { paths, host, passphrase } = options;
   const progress = options.progress ?? (() => undefined);
@@ -138,8 +109,8 @@ export const rotateGatewayServerCert: RotateServerCert = async (options): Promis
 
   // 1. The new key is made aside (request-key.pem); the live key.pem keeps being served.
   const address = ep.host;
-  const request = parseJson<{ csr: string }>(
-    await remote(gatewayRequestCommand(p.serverCert, address, p.sans)),
+  const request = parseJsonOutput<{ csr: string }>(
+    await remote(hostRequestCommand(p.serverCert, address, p.sans, 'gateway')),
     'dockward host request',
   );
   const signed = await signServerCsr(

@@ -7,7 +7,6 @@
  * by polling TLS `GET /_ping` from here during the restart.
  */
 import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type EngineEndpoint, type EngineInfo, engineGet, engineJson } from '../docker/engine-client.js';
 import { dialAddress, probeTlsListener } from '../docker/engine-client.js';
@@ -19,10 +18,11 @@ import { parseEndpoint } from './probe.js';
 import { readClientTls } from './inventory.js';
 import {
   hostInstallCommand,
+  hostRequestCommand,
+  parseJsonOutput,
   remoteTempDir,
   runSsh,
   type SshOptions,
-  shellQuote,
   sshAddress,
   sshOptionsOf,
 } from './provision.js';
@@ -91,16 +91,6 @@ async function runningContainers(endpoint: EngineEndpoint): Promise<ContainerSta
   return out;
 }
 
-function parseJson<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new DockwardError('DW_E_SSH', `${what} did not print JSON: ${text.slice(0, 200)}`, {
-      hint: 'Check the dockward version on the host (`dockward --version`).',
-    });
-  }
-}
-
 export const rotateNativeServerCert: RotateServerCert = async (
   options: ServerRotationOptions,
 ): Promise<ServerRotation> => {
@@ -138,23 +128,8 @@ export const rotateNativeServerCert: RotateServerCert = async (
 
   // A new key beside the live one (request-key.pem) and its CSR; only the CSR comes back.
   const address = sshAddress(ssh.target);
-  const sans = [isIP(address) === 0 ? `DNS:${address}` : `IP:${address}`, ...p.sans];
-  const request = parseJson<{ csr: string }>(
-    (
-      await remote(
-        [
-          'dockward',
-          '--json',
-          'host',
-          'request',
-          '--name',
-          p.serverCert,
-          ...sans.flatMap((s) => ['--san', s]),
-        ]
-          .map(shellQuote)
-          .join(' '),
-      )
-    ).stdout,
+  const request = parseJsonOutput<{ csr: string }>(
+    await remote(hostRequestCommand(p.serverCert, address, p.sans, 'native')),
     'dockward host request',
   );
   const signed = await signServerCsr(
