@@ -152,12 +152,17 @@ export async function startWorkers(
   };
   // A stop signal that arrives while workers still start (one may already serve) is kept and
   // raised again once the caller listens for it, so it drains instead of killing the primary.
+  // A caller that already listens (the gateway command does, from its first step) gets the
+  // signal itself: raising it again here would find that listener gone and kill the primary.
   let stopSignal: NodeJS.Signals | undefined;
+  const callerListens = process.listenerCount('SIGTERM') > 0 && process.listenerCount('SIGINT') > 0;
   const early = (signal: NodeJS.Signals) => {
     stopSignal ??= signal;
   };
-  process.on('SIGTERM', early);
-  process.on('SIGINT', early);
+  if (!callerListens) {
+    process.on('SIGTERM', early);
+    process.on('SIGINT', early);
+  }
   const ready: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     const worker = cluster.fork({ DOCKWARD_GATEWAY_WORKER: String(i + 1) });
