@@ -24,6 +24,7 @@ export type CanonicalizeResult = { ok: true; request: CanonicalRequest } | { ok:
 const VERSION_PREFIX = /^\/v([0-9]+\.[0-9]+)(\/.*)?$/;
 // Characters a path segment may carry unencoded (RFC 3986 pchar minus '%').
 const PCHAR_SAFE = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
+const ALL_PCHAR_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
 
 /** Canonicalizes a request line's method and target, or says why it is refused (HTTP 400). */
 export function canonicalize(method: string, rawTarget: string, routes: RouteTable): CanonicalizeResult {
@@ -91,6 +92,8 @@ export function canonicalize(method: string, rawTarget: string, routes: RouteTab
 
 /** Percent-encodes a decoded path so that decoding it again gives the same path. */
 export function encodePath(path: string): string {
+  // Most paths need no encoding at all: every character is one a segment may carry as is.
+  if (ALL_PCHAR_SAFE.test(path)) return path;
   let out = '';
   for (const ch of path) {
     if (ch === '/' || PCHAR_SAFE.test(ch)) out += ch;

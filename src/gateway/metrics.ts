@@ -7,11 +7,18 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /**
+   * Requests counted since the last read, by their labels joined: prom-client hashes a label
+   * object on every inc() (sorting its keys), a cost on every request; these are added to the
+   * counter whenever it is read (/metrics, the workers' aggregation), so what it shows is exact.
+   */
+  private pendingRequests = new Map<string, { labels: RequestLabels; n: number }>();
   readonly requests = new Counter({
     name: 'dockward_requests_total',
     help: 'Requests by endpoint, method, status code and decision.',
     labelNames: ['endpoint', 'method', 'code', 'decision'] as const,
     registers: [this.registry],
+    collect: () => this.flushRequests(),
   });
   readonly duration = new Histogram({
     name: 'dockward_request_duration_seconds',
@@ -53,6 +60,28 @@ export class GatewayMetrics {
     help: 'Audit feed clients disconnected for falling more than 1 MiB behind.',
     registers: [this.registry],
   });
+
+  /** One request done: counted in `dockward_requests_total` (seen there at its next read). */
+  countRequest(endpoint: string, method: string, code: number, decision: 'allow' | 'deny'): void {
+    const key = `${endpoint} ${method} ${code} ${decision}`;
+    const seen = this.pendingRequests.get(key);
+    if (seen) seen.n++;
+    else this.pendingRequests.set(key, { labels: { endpoint, method, code: String(code), decision }, n: 1 });
+  }
+
+  private flushRequests(): void {
+    if (this.pendingRequests.size === 0) return;
+    const pending = this.pendingRequests;
+    this.pendingRequests = new Map();
+    for (const { labels, n } of pending.values()) this.requests.inc(labels, n);
+  }
+}
+
+interface RequestLabels {
+  endpoint: string;
+  method: string;
+  code: string;
+  decision: string;
 }
 
 /** Maps an OpenSSL/Node verification error to a bounded reason label. */

@@ -355,12 +355,7 @@ export class Pipeline {
     const endpoint = ctx.canonical?.route?.endpoint.name ?? 'unknown';
     // A request refused before the policy spoke (bad request, unknown endpoint) counts as denied.
     const decision = ctx.decision?.allow === true ? 'allow' : 'deny';
-    this.deps.metrics.requests.inc({
-      endpoint,
-      method: ctx.head.method,
-      code: String(ctx.status ?? 0),
-      decision,
-    });
+    this.deps.metrics.countRequest(endpoint, ctx.head.method, ctx.status ?? 0, decision);
     this.deps.metrics.duration.observe({ endpoint }, Number(process.hrtime.bigint() - ctx.startedAt) / 1e9);
     // A refusal summed up by an earlier rate record gets no completion record either.
     if (!this.unrecorded.delete(ctx)) recordCompletion(this.deps.audit(), ctx);

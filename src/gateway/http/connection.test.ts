@@ -164,6 +164,68 @@ describe('HTTP connection layer', () => {
     options = DEFAULT_HTTP_OPTIONS;
   });
 
+  it('times each keep-alive wait and each head from its own start, however often re-armed', async () => {
+    options = { ...DEFAULT_HTTP_OPTIONS, headersTimeoutMs: 300, keepAliveTimeoutMs: 300 };
+    handler = ok('x');
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+    });
+    const closed = new Promise<number>((r) => socket.on('close', () => r(Date.now())));
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    // Five requests 200 ms apart (each under the 300 ms keep-alive limit): the connection stays.
+    for (let i = 0; i < 5; i++) {
+      socket.write('GET / HTTP/1.1\r\nHost: d\r\n\r\n');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const lastAnswer = Date.now() - 200;
+    assert.equal(text.match(/HTTP\/1\.1 200 /g)?.length, 5);
+    // Then idle: closed about 300 ms after the last answer, not before.
+    const at = await closed;
+    assert.ok(at - lastAnswer >= 250, `closed ${at - lastAnswer} ms after the last answer`);
+    // A head that starts but never ends, after a served request: 408 from the head's own clock.
+    const slow = await exchange('GET / HTTP/1.1\r\nHost: d\r\n\r\nGET / HTTP/1.1\r\nHost: d\r\n');
+    assert.ok(slow.closed);
+    assert.match(slow.text, /^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 408 /);
+    options = DEFAULT_HTTP_OPTIONS;
+  });
+
+  it('sends a sized answer, head and body, in one socket write at end()', async () => {
+    const writes: number[] = [];
+    handler = (io, conn) => {
+      const socket = conn.socket;
+      const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
+      (socket as { write: (chunk: Buffer) => boolean }).write = (chunk: Buffer) => {
+        writes.push(chunk.length);
+        return write(chunk);
+      };
+      const res = io.response();
+      res.writeHead(200, undefined, ['Content-Length', '5']);
+      res.end(Buffer.from('hello'));
+      // Out already, not at the end of the tick.
+      assert.equal(writes.length, 1);
+    };
+    const r = await exchange('GET / HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n');
+    assert.match(r.text, /^HTTP\/1\.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello$/);
+    assert.deepEqual(writes, [Buffer.byteLength(r.text)]);
+  });
+
+  it('tells a transport waiting for drain when its queued writes have left', async () => {
+    handler = (io) => {
+      const res = io.response();
+      res.writeHead(200, undefined, []);
+      // 64 KiB queued in one tick: write() says wait, 'drain' says go on.
+      const big = Buffer.alloc(64 * 1024, 0x61);
+      assert.equal(res.write(big), false);
+      assert.ok(res.writableLength >= big.length);
+      res.once('drain', () => res.end(Buffer.from('!')));
+    };
+    const r = await exchange('GET / HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n');
+    assert.ok(r.closed);
+    assert.match(r.text, /\r\n10000\r\na{65536}\r\n1\r\n!\r\n0\r\n\r\n$/);
+  });
+
   it('stops reading a client that sends far ahead of the request in flight', async () => {
     options = { ...DEFAULT_HTTP_OPTIONS, readAheadBytes: 1024 };
     let held: RequestIO | undefined;

@@ -58,7 +58,14 @@ export class HttpConnection {
   private phase: Phase = 'idle';
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /**
+   * One timer per duration in use (head, keep-alive, body...), made once and refreshed: a
+   * request re-arms the connection's clock twice, and a fresh setTimeout/clearTimeout pair each
+   * time was measurable per request. `armedMs` says which one counts; the others fire for nothing.
+   */
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private armedMs = 0;
+  private armedFire: (() => void) | undefined;
   private current: HttpRequest | undefined;
   private readonly onData = (chunk: Buffer) => this.data(chunk);
   private readonly onEnd = () => this.clientEnded();
@@ -205,7 +212,7 @@ export class HttpConnection {
   /** The pipeline takes the raw connection (hijack): the HTTP layer lets go of it. */
   release(): Duplex {
     this.phase = 'hijacked';
-    this.disarm();
+    this.clearTimers();
     this.socket.off('data', this.onData);
     this.socket.off('end', this.onEnd);
     this.socket.off('close', this.onClose);
@@ -252,20 +259,42 @@ export class HttpConnection {
 
   private closed(): void {
     this.phase = 'closed';
-    this.disarm();
+    this.clearTimers();
     this.current?.connectionClosed();
   }
 
   private arm(ms: number, fire: () => void): void {
-    this.disarm();
-    if (ms <= 0) return;
-    this.timer = setTimeout(fire, ms);
-    this.timer.unref();
+    if (ms <= 0) {
+      this.disarm();
+      return;
+    }
+    this.armedMs = ms;
+    this.armedFire = fire;
+    const timer = this.timers.get(ms);
+    if (timer) {
+      timer.refresh();
+      return;
+    }
+    const made = setTimeout(() => {
+      const fire = this.armedFire;
+      if (this.armedMs !== ms || !fire) return; // another clock counts now (or none)
+      this.disarm();
+      fire();
+    }, ms);
+    made.unref();
+    this.timers.set(ms, made);
   }
 
   private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.armedMs = 0;
+    this.armedFire = undefined;
+  }
+
+  /** The connection is done with its clocks (closed or hijacked): no timer may hold it. */
+  private clearTimers(): void {
+    this.disarm();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
   }
 }
 

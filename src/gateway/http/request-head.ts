@@ -43,6 +43,9 @@ const BAD_VALUE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 /** Request target: visible ASCII only (no space, no control, no obs-text). */
 const TARGET = /^[\u0021-\u007e]+$/;
 const CONTENT_LENGTH = /^[0-9]{1,15}$/;
+/** A CR not followed by LF, or an LF not preceded by CR (one pass over the head). */
+const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
+const NO_BODY: Framing = { kind: 'none' };
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
@@ -66,10 +69,8 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): HeadResult 
   if (size > maxHeadBytes) return refused(431, 'request headers are too large');
   const text = buf.toString('latin1', 0, end);
   // Every line ends in CRLF: a CR or LF anywhere else is a bare one.
+  if (BARE_CR_OR_LF.test(text)) return refused(400, 'bare CR or LF in the request head');
   const lines = text.split('\r\n');
-  for (const line of lines) {
-    if (line.includes('\r') || line.includes('\n')) return refused(400, 'bare CR or LF in the request head');
-  }
   const requestLine = lines[0]!;
   if (requestLine.startsWith('PRI * HTTP/2.0')) {
     return refused(400, 'HTTP/2 with prior knowledge is not supported: use HTTP/1.1');
@@ -101,7 +102,7 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): HeadResult 
     if (colon <= 0) return refused(400, 'malformed header line');
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) return refused(400, `malformed header name "${printable(name)}"`);
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    const value = trimOws(line, colon + 1);
     if (BAD_VALUE.test(value)) return refused(400, `control character in header ${name}`);
     rawHeaders.push(name, value);
     switch (name.toLowerCase()) {
@@ -134,7 +135,7 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): HeadResult 
     return refused(400, hosts === 0 ? 'missing Host header' : 'more than one Host');
   if (hosts > 1) return refused(400, 'more than one Host');
 
-  let framing: Framing = { kind: 'none' };
+  let framing: Framing = NO_BODY;
   if (transferEncoding !== undefined) {
     if (contentLength !== undefined) return refused(400, 'both Transfer-Encoding and Content-Length');
     if (minor === 0) return refused(400, 'Transfer-Encoding in an HTTP/1.0 request');
@@ -153,7 +154,7 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): HeadResult 
   if (expect !== undefined && expect !== '100-continue')
     return refused(417, `unsupported Expect "${printable(expect)}"`);
 
-  const tokens = connection.split(',').map((t) => t.trim());
+  const tokens = connection === '' ? [] : connection.split(',').map((t) => t.trim());
   const keepAlive = minor === 1 ? !tokens.includes('close') : tokens.includes('keep-alive');
   return {
     kind: 'head',
@@ -169,6 +170,15 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): HeadResult 
       expectContinue: expect === '100-continue' && framing.kind !== 'none',
     },
   };
+}
+
+/** The field value from `start`, without the optional whitespace (SP, HTAB) around it. */
+function trimOws(line: string, start: number): string {
+  let a = start;
+  let b = line.length;
+  while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (line.charCodeAt(b - 1) === 0x20 || line.charCodeAt(b - 1) === 0x09)) b--;
+  return line.slice(a, b);
 }
 
 function earlyRefusal(buf: Buffer): HeadResult | undefined {

@@ -37,11 +37,15 @@ export interface ResponseContext {
 
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+/** Up to this many queued bytes leave as one copied buffer; above, as a corked writev (no copy). */
+const COPY_BELOW_BYTES = 16 * 1024;
 
 /**
  * One response, framed minimally: the upstream's Content-Length when it gave one, chunked when
  * it did not (HTTP/1.1), close-delimited for HTTP/1.0, nothing for HEAD/204/304. Writes made in
- * one tick leave in one TLS write (cork until the next tick).
+ * one tick leave in one TLS write: they are queued here and go out at the end of the tick, or at
+ * once on `end()` (a small answer, head and body, is one buffer and one socket write: no writev,
+ * no cork, no wait for the next tick).
  */
 export class ResponseWriter extends EventEmitter implements ResponseSink {
   headersSent = false;
@@ -51,8 +55,14 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
   private statusText: string | undefined;
   private headers: string[] = [];
   private framing: BodyFraming = 'none';
-  private corked = false;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushQueued = false;
   private closed = false;
+  private readonly flushLater = () => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   constructor(
     private readonly socket: Duplex,
@@ -66,7 +76,7 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
   }
 
   get writableLength(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.outBytes;
   }
 
   writeHead(status: number, statusText: string | undefined, headers: string[]): this {
@@ -84,14 +94,15 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
     if (this.writableEnded || this.destroyed) return false;
     if (!this.headersSent) this.sendHead();
     const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (data.length === 0 || this.framing === 'none') return this.socket.writableLength === 0;
-    this.cork();
+    if (data.length === 0 || this.framing === 'none') return this.writableLength === 0;
     if (this.framing === 'chunked') {
-      this.socket.write(`${data.length.toString(16)}\r\n`, 'latin1');
-      this.socket.write(data);
-      return this.socket.write(CRLF);
+      this.queue(Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'));
+      this.queue(data);
+      this.queue(CRLF);
+    } else {
+      this.queue(data);
     }
-    return this.socket.write(data);
+    return this.writableLength < this.socket.writableHighWaterMark;
   }
 
   end(chunk?: Buffer | string): this {
@@ -100,10 +111,9 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
     else if (!this.headersSent) this.sendHead();
     this.writableEnded = true;
     if (this.destroyed) return this;
-    if (this.framing === 'chunked') {
-      this.cork();
-      this.socket.write(LAST_CHUNK);
-    }
+    if (this.framing === 'chunked') this.queue(LAST_CHUNK);
+    // The last write: out now (the connection may end or take the next request right after).
+    this.flush();
     this.writableFinished = true;
     this.emit('finish');
     this.emit('close');
@@ -112,6 +122,7 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
   }
 
   destroy(): this {
+    this.dropQueue();
     this.socket.destroy();
     this.connectionClosed();
     return this;
@@ -121,6 +132,7 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
   connectionClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    this.dropQueue();
     if (!this.writableFinished) this.emit('close');
   }
 
@@ -144,18 +156,42 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
     if (this.framing === 'chunked') head += 'Transfer-Encoding: chunked\r\n';
     if (!keepAlive) head += 'Connection: close\r\n';
     else if (this.ctx.minor === 0) head += 'Connection: keep-alive\r\n';
-    this.cork();
-    this.socket.write(`${head}\r\n`, 'latin1');
+    this.queue(Buffer.from(`${head}\r\n`, 'latin1'));
   }
 
-  /** Holds this tick's writes together; they leave as one when the tick ends. */
-  private cork(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.socket.cork();
-    process.nextTick(() => {
-      this.corked = false;
+  /** Holds this tick's writes together; they leave as one when the tick ends (or at `end()`). */
+  private queue(data: Buffer): void {
+    this.out.push(data);
+    this.outBytes += data.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(this.flushLater);
+    }
+  }
+
+  private flush(): void {
+    const out = this.out;
+    if (out.length === 0) return;
+    const bytes = this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    if (this.socket.destroyed) return;
+    let ok: boolean;
+    if (out.length === 1) ok = this.socket.write(out[0]!);
+    else if (bytes < COPY_BELOW_BYTES) ok = this.socket.write(Buffer.concat(out, bytes));
+    else {
+      this.socket.cork();
+      for (const b of out) this.socket.write(b);
+      ok = this.socket.writableLength < this.socket.writableHighWaterMark;
       this.socket.uncork();
-    });
+    }
+    // A transport told to wait (write() false, or writableLength high) waits for 'drain': when
+    // the socket took it all without backpressure, no socket 'drain' will come, so say it here.
+    if (ok && this.listenerCount('drain') > 0) this.emit('drain');
+  }
+
+  private dropQueue(): void {
+    this.out = [];
+    this.outBytes = 0;
   }
 }
