@@ -40,6 +40,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible ASCII, obs-text, SP and HTAB; no other control character.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const BARE_CR_LF = /\r(?!\n)|(?<!\r)\n/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d) ?([^\x00-\x08\x0a-\x1f\x7f]*)$/;
 
@@ -163,11 +164,9 @@ export class ResponseParser {
   }
 
   private parseHead(text: string): ResponseHead {
+    // One pass over the whole head: every CR must start a CRLF and every LF end one.
+    if (BARE_CR_LF.test(text)) throw new ResponseParseError('bare CR or LF in the head');
     const lines = text.split('\r\n');
-    for (const line of lines) {
-      if (line.includes('\r') || line.includes('\n'))
-        throw new ResponseParseError('bare CR or LF in the head');
-    }
     const m = STATUS_LINE.exec(lines[0]!);
     if (!m) throw new ResponseParseError('malformed status line');
     const minor = Number(m[1]);
@@ -185,7 +184,7 @@ export class ResponseParser {
       if (colon <= 0) throw new ResponseParseError('malformed header line');
       const name = line.slice(0, colon);
       if (!TOKEN.test(name)) throw new ResponseParseError('malformed header name');
-      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+      const value = trimOws(line, colon + 1);
       if (BAD_VALUE.test(value)) throw new ResponseParseError('control character in a header value');
       rawHeaders.push(name, value);
       const lower = name.toLowerCase();
@@ -227,4 +226,13 @@ export class ResponseParser {
       keepAlive: !close && framing !== 'close',
     };
   }
+}
+
+/** The field value after `from`, without leading and trailing SP/HTAB (cheaper than a regex). */
+function trimOws(line: string, from: number): string {
+  let a = from;
+  let b = line.length;
+  while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (line.charCodeAt(b - 1) === 0x20 || line.charCodeAt(b - 1) === 0x09)) b--;
+  return line.slice(a, b);
 }
