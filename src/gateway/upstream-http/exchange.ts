@@ -111,7 +111,8 @@ export class UpstreamExchange {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.onClose(err, reused));
     socket.on('close', () => this.onClose(undefined, reused));
-    this.cork();
+    // A streamed body's first pieces join the head in this tick's write; otherwise one write.
+    if (this.streaming) this.cork();
     if (this.body && this.body.length > 0) {
       socket.write(Buffer.concat([Buffer.from(this.requestHead, 'latin1'), this.body]));
     } else socket.write(this.requestHead, 'latin1');
