@@ -31,7 +31,14 @@ export function call(pool: ConnectionPool, options: CallOptions): Promise<CallRe
       null,
       {
         onHead: (head) => {
-          body = new Readable({ read: () => exchange.resume() });
+          body = new Readable({
+            read: () => exchange.resume(),
+            // A body dropped unread (an error status) must not hold its connection open.
+            destroy: (err, cb) => {
+              exchange.abort();
+              cb(err);
+            },
+          });
           resolve({ statusCode: head.status, body });
         },
         onBody: (piece) => {
