@@ -1,4 +1,9 @@
 import { DockwardError, describeError } from '../../errors.js';
+import { downstreamResponseHeaders } from '../headers.js';
+import { sendError } from '../http-errors.js';
+import type { ResponseSink } from '../http/response.js';
+import type { RequestContext } from '../request-context.js';
+import type { ExchangeHandler, UpstreamExchange } from '../upstream-http/exchange.js';
 
 /** The refusal when dockerd cannot be reached (or fails mid-answer before the head). */
 export function unreachable(err: unknown): DockwardError {
@@ -42,5 +47,51 @@ export function once(done: () => void): () => void {
     if (called) return;
     called = true;
     done();
+  };
+}
+
+/**
+ * Relays dockerd's answer to the client, as pooled and streamed both do: the head at once when
+ * the body has no length (events, logs -f must show it before the first event), a sized body's
+ * last piece with the end (head, body and end then leave in one write), at most
+ * RELAY_QUEUE_BYTES waiting for a slow client before dockerd's side is paused. A failure before
+ * the head is a 502 Docker-style error; inside the body it cuts the client's connection.
+ */
+export function relayResponse(
+  ctx: RequestContext,
+  res: ResponseSink,
+  finish: () => void,
+  exchange: () => UpstreamExchange | undefined,
+): ExchangeHandler {
+  return {
+    onHead(head) {
+      ctx.status = head.status;
+      res.writeHead(head.status, head.statusText, downstreamResponseHeaders(head.rawHeaders));
+      // A sized or empty answer goes out with its end; a stream shows its head now.
+      if (head.framing === 'chunked' || head.framing === 'close') res.flushHeaders();
+    },
+    onBody(piece, last) {
+      ctx.bytesOut += piece.length;
+      if (last) {
+        res.end(piece);
+        return;
+      }
+      res.write(piece);
+      if (res.writableLength >= RELAY_QUEUE_BYTES) {
+        const ex = exchange();
+        ex?.pause();
+        res.once('drain', () => ex?.resume());
+      }
+    },
+    onEnd() {
+      if (!res.writableEnded) res.end();
+      finish();
+    },
+    onError(err, headSeen) {
+      ctx.error ??= describeError(err);
+      if (!headSeen && !res.headersSent && !res.destroyed) ctx.status = sendError(res, unreachable(err));
+      else res.destroy();
+      finish();
+    },
   };
 }

@@ -1,9 +1,11 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describeError } from '../../errors.js';
 import { downstreamResponseHeaders, rawResponseHead, upstreamRequestHeaders } from '../headers.js';
 import { sendRawError } from '../http-errors.js';
-import type { RequestContext } from '../request-context.js';
+import { headerValue, type RequestContext } from '../request-context.js';
+import { formatRequestHead } from '../upstream-http/exchange.js';
+import { ResponseParseError, ResponseParser } from '../upstream-http/response-parser.js';
 import type { Upstream } from '../upstream.js';
 import { once, RELAY_QUEUE_BYTES, unreachable, withBodyLength } from './common.js';
 
@@ -25,97 +27,105 @@ export function forwardHijacked(
   const c = ctx.canonical!;
   const finish = once(done);
   const headers = withBodyLength(upstreamRequestHeaders(ctx.head.rawHeaders, askedUpgrade), body);
-  const upReq = httpRequest({
-    ...up.requestOptions,
-    agent: false,
-    createConnection: () => up.connect(),
-    method: c.method,
-    path: c.upstreamTarget,
-    headers,
-    setHost: false,
-  });
+  const upSocket = up.connect();
   ctx.bytesIn += body.length;
-  const onClientGone = () => {
-    if (!ctx.hijacked) {
-      upReq.destroy();
-      finish();
-    }
-  };
-  client.once('close', onClientGone);
-  upReq.on('error', (err) => {
+  let answered = false;
+  let plain: {
+    status: number;
+    statusText: string;
+    rawHeaders: string[];
+    chunks: Buffer[];
+    size: number;
+  } | null = null;
+  const fail = (err: Error) => {
+    if (answered) return;
+    answered = true;
     ctx.error = describeError(err);
+    upSocket.destroy();
     if (!ctx.hijacked) ctx.status = sendRawError(client, unreachable(err));
     finish();
-  });
-  upReq.on('upgrade', (upRes: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
-    ctx.status = upRes.statusCode ?? 101;
-    ctx.hijacked = true;
-    client.write(rawResponseHead(ctx.status, upRes.statusMessage ?? 'Switching Protocols', upRes.rawHeaders));
-    if (upHead.length > 0) {
-      ctx.bytesOut += upHead.length;
-      client.write(upHead);
-    }
-    splice(ctx, client, upSocket, finish);
-  });
-  upReq.on('response', (upRes: IncomingMessage) => {
-    ctx.status = upRes.statusCode ?? 502;
-    const raw = /vnd\.docker\.(raw|multiplexed)-stream/.test(String(upRes.headers['content-type'] ?? ''));
-    if (ctx.status === 200 && raw) {
-      // dockerd hijacked without an upgrade: a 200 head, then raw bytes both ways until close.
-      ctx.hijacked = true;
-      client.write(rawResponseHead(200, upRes.statusMessage ?? 'OK', upRes.rawHeaders));
-      // Backpressure both ways: a peer that does not read stops the other side's reading once a
-      // bounded queue waits for it (`cat /dev/zero` to a client that never reads grew without
-      // bound), and reading resumes when the queue has drained.
-      upRes.on('data', (chunk: Buffer) => {
-        ctx.bytesOut += chunk.length;
-        client.write(chunk);
-        if (client.writableLength >= RELAY_QUEUE_BYTES && !upRes.isPaused()) {
-          upRes.pause();
-          client.once('drain', () => upRes.resume());
-        }
-      });
-      upRes.on('end', () => client.end());
-      const upSocket = upRes.socket;
-      client.on('data', (chunk: Buffer) => {
-        ctx.bytesIn += chunk.length;
-        if (!upSocket.write(chunk)) {
-          client.pause();
-          upSocket.once('drain', () => client.resume());
-        }
-      });
-      client.resume();
-      client.on('end', () => upRes.socket.end());
-      const close = () => {
-        client.destroy();
-        upRes.socket.destroy();
-        finish();
-      };
-      client.on('close', close);
-      upRes.socket.on('close', close);
-      return;
-    }
-    // An error or a plain answer: pass it on and close, as dockerd would.
-    const chunks: Buffer[] = [];
-    upRes.on('data', (chunk: Buffer) => chunks.push(chunk));
-    upRes.on('end', () => {
-      const bodyOut = Buffer.concat(chunks);
+  };
+  const parser = new ResponseParser(c.method, {
+    onHead: (head) => {
+      ctx.status = head.status;
+      const contentType = headerValue(head.rawHeaders, 'content-type') ?? '';
+      // 101, or dockerd hijacking without an upgrade: a 200 head, then raw bytes both ways.
+      if (head.status === 101 || (head.status === 200 && RAW_STREAM.test(contentType))) {
+        ctx.hijacked = true;
+        client.write(rawResponseHead(head.status, head.statusText, head.rawHeaders));
+        return false;
+      }
+      plain = { ...head, chunks: [], size: 0 };
+      return true;
+    },
+    onBody: (piece) => {
+      plain!.size += piece.length;
+      if (plain!.size > MAX_PLAIN_ANSWER) throw new ResponseParseError('answer too large');
+      plain!.chunks.push(Buffer.from(piece));
+    },
+    onEnd: () => {
+      // An error or a plain answer: pass it on and close, as dockerd would.
+      answered = true;
+      upSocket.destroy();
+      const p = plain!;
+      const bodyOut = Buffer.concat(p.chunks, p.size);
       ctx.bytesOut += bodyOut.length;
-      const hdrs = downstreamResponseHeaders(upRes.rawHeaders).filter((_, i, a) =>
+      const hdrs = downstreamResponseHeaders(p.rawHeaders).filter((_, i, a) =>
         i % 2 === 0 ? a[i]!.toLowerCase() !== 'content-length' : a[i - 1]!.toLowerCase() !== 'content-length',
       );
       hdrs.push('Content-Length', String(bodyOut.length), 'Connection', 'close');
-      client.end(
-        Buffer.concat([
-          Buffer.from(rawResponseHead(ctx.status ?? 502, upRes.statusMessage ?? '', hdrs)),
-          bodyOut,
-        ]),
-      );
+      client.end(Buffer.concat([Buffer.from(rawResponseHead(p.status, p.statusText, hdrs)), bodyOut]));
       finish();
-    });
+    },
   });
-  upReq.end(body);
+  const onData = (chunk: Buffer) => {
+    let used: number;
+    try {
+      used = parser.push(chunk);
+    } catch (err) {
+      fail(err as Error);
+      return;
+    }
+    if (!ctx.hijacked) return;
+    // The head is out: from here on bytes flow both ways untouched.
+    answered = true;
+    upSocket.removeListener('data', onData);
+    upSocket.removeListener('error', fail);
+    upSocket.removeListener('close', onClose);
+    client.removeListener('close', onClientGone);
+    upSocket.pause();
+    if (used < chunk.length) {
+      ctx.bytesOut += chunk.length - used;
+      client.write(chunk.subarray(used));
+    }
+    splice(ctx, client, upSocket, finish);
+  };
+  const onClose = () => {
+    if (answered) return;
+    if (parser.closed()) return; // a close-delimited plain answer ended (onEnd ran)
+    fail(new Error('dockerd closed the connection before answering'));
+  };
+  const onClientGone = () => {
+    if (ctx.hijacked || answered) return;
+    answered = true;
+    upSocket.destroy();
+    finish();
+  };
+  client.once('close', onClientGone);
+  upSocket.on('data', onData);
+  upSocket.on('error', fail);
+  upSocket.on('close', onClose);
+  (upSocket as Socket).setNoDelay?.(true);
+  upSocket.write(
+    Buffer.concat([Buffer.from(formatRequestHead(c.method, c.upstreamTarget, headers), 'latin1'), body]),
+  );
 }
+
+/** The content types with which dockerd hijacks a connection without an upgrade. */
+const RAW_STREAM = /vnd\.docker\.(raw|multiplexed)-stream/;
+
+/** The most a non-hijacking answer (an error) may take before it is refused. */
+const MAX_PLAIN_ANSWER = 1024 * 1024;
 
 /**
  * Pipes two sockets both ways. Each end is passed on as a half-close (never a destroy, which
@@ -131,7 +141,9 @@ function splice(ctx: RequestContext, client: Duplex, upstream: Duplex, done: () 
   const pump = (from: Duplex, to: Duplex, count: (n: number) => void) => {
     from.on('data', (chunk: Buffer) => {
       count(chunk.length);
-      if (!to.write(chunk)) {
+      // A bounded queue (RELAY_QUEUE_BYTES) per direction: a peer that does not read stops the
+      // other side's reading (`cat /dev/zero` to a client that never reads stays bounded).
+      if (!to.write(chunk) && to.writableLength >= RELAY_QUEUE_BYTES && !from.isPaused()) {
         from.pause();
         to.once('drain', () => from.resume());
       }

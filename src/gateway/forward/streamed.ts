@@ -1,17 +1,19 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { describeError } from '../../errors.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from '../headers.js';
+import { DockwardError, describeError } from '../../errors.js';
+import { upstreamRequestHeaders } from '../headers.js';
 import { sendError } from '../http-errors.js';
 import type { ResponseSink } from '../http/response.js';
-import type { RequestContext } from '../request-context.js';
+import { headerValue, type RequestContext } from '../request-context.js';
+import { formatRequestHead, UpstreamExchange } from '../upstream-http/exchange.js';
 import type { Upstream } from '../upstream.js';
-import { RELAY_QUEUE_BYTES, unreachable } from './common.js';
+import { RELAY_QUEUE_BYTES, relayResponse, unreachable, withoutExpect } from './common.js';
 
 /**
  * Transport "streamed": an upload whose body is not in memory (`docker load`, a build context),
- * through `http.request`, which passes it on at the socket's pace: undici measured 5× slower
- * here and buffered the upload (bench/streaming.ts).
+ * relayed on a persistent upstream connection as it arrives. A Content-Length is passed on; a
+ * chunked body (the server side decoded and checked it) is chunk-encoded again by the gateway,
+ * so what was checked is what is sent. One tick's writes leave as one; at most RELAY_QUEUE_BYTES
+ * wait for dockerd before the client's side is paused.
  */
 export function forwardStreamed(
   ctx: RequestContext,
@@ -21,60 +23,48 @@ export function forwardStreamed(
   finish: () => void,
 ): void {
   const c = ctx.canonical!;
-  const upReq = httpRequest({
-    ...up.requestOptions,
-    agent: up.agent,
-    method: c.method,
-    path: c.upstreamTarget,
-    headers: upstreamRequestHeaders(ctx.head.rawHeaders, false),
-    setHost: false,
-  });
-  // Nagle only matters on a TCP upstream (a unix socket has none).
-  if (up.requestOptions.socketPath === undefined) upReq.setNoDelay(true);
-  upReq.on('error', (err) => {
-    ctx.error = describeError(err);
-    if (!res.headersSent) ctx.status = sendError(res, unreachable(err));
-    else res.destroy();
-    finish();
-  });
-  upReq.on('response', (upRes: IncomingMessage) => {
-    ctx.status = upRes.statusCode ?? 502;
-    res.writeHead(ctx.status, upRes.statusMessage, downstreamResponseHeaders(upRes.rawHeaders));
-    if (upRes.headers['content-length'] === undefined) res.flushHeaders();
-    upRes.on('data', (chunk: Buffer) => {
-      ctx.bytesOut += chunk.length;
-      res.write(chunk);
-      if (res.writableLength >= RELAY_QUEUE_BYTES) {
-        upRes.pause();
-        res.once('drain', () => upRes.resume());
-      }
-    });
-    upRes.on('end', () => {
-      res.end();
-      finish();
-    });
-    upRes.on('error', (err) => {
-      ctx.error = describeError(err);
-      res.destroy();
-      finish();
-    });
-  });
-  // The client went away (or the response finished): nothing may stay open upstream.
+  const headers = withoutExpect(upstreamRequestHeaders(ctx.head.rawHeaders, false));
+  const chunked = headerValue(headers, 'content-length') === undefined;
+  if (chunked) headers.push('Transfer-Encoding', 'chunked');
+  let exchange: UpstreamExchange | undefined;
   res.on('close', () => {
     if (!res.writableFinished) {
       ctx.error ??= 'client closed the connection';
-      upReq.destroy();
+      exchange?.abort();
+      req.destroy();
     }
     finish();
   });
+  const ex = new UpstreamExchange(
+    up.pool,
+    c.method,
+    formatRequestHead(c.method, c.upstreamTarget, headers),
+    null,
+    { chunked },
+    relayResponse(ctx, res, finish, () => exchange),
+  );
+  exchange = ex;
+  let waiting = false;
   req.on('data', (chunk: Buffer) => {
     ctx.bytesIn += chunk.length;
-    // A request body (docker load, build context) pauses at the socket's high-water mark: a
-    // deeper queue toward dockerd measured no faster (bench/streaming.ts).
-    if (!upReq.write(chunk)) {
+    ex.write(chunk);
+    if (!waiting && ex.writableLength >= RELAY_QUEUE_BYTES) {
+      waiting = true;
       req.pause();
-      upReq.once('drain', () => req.resume());
+      ex.onceDrain(() => {
+        waiting = false;
+        req.resume();
+      });
     }
   });
-  req.on('end', () => upReq.end());
+  req.on('end', () => ex.end());
+  // The client's body failed (malformed chunk, body timeout): dockerd must not see the rest.
+  req.on('error', (err) => {
+    ctx.error ??= describeError(err);
+    ex.abort();
+    if (!res.headersSent && !res.destroyed) {
+      ctx.status = sendError(res, err instanceof DockwardError ? err : unreachable(err));
+    } else res.destroy();
+    finish();
+  });
 }

@@ -65,13 +65,13 @@ export class EventsWatcher {
     this.abort = new AbortController();
     const filters = JSON.stringify({ type: ['container', 'volume', 'network'] });
     try {
-      const res = await this.upstream.pool.request({
+      const res = await this.upstream.request({
         method: 'GET',
         path: `/events?filters=${encodeURIComponent(filters)}`,
         signal: this.abort.signal,
       });
       if (res.statusCode !== 200) {
-        await res.body.dump();
+        res.body.destroy();
         throw new Error(`dockerd answered ${res.statusCode} to GET /events`);
       }
       this.cache.setLive(true);

@@ -4,6 +4,7 @@
  * owner label compared with the client's identity. A missing label is "not yours": objects made
  * before the gateway labelled, or by admin without a label, belong to admin alone.
  */
+import { text as readText } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import { DockwardError, describeError } from '../../errors.js';
 import { encodePath } from '../canonical-request.js';
@@ -23,14 +24,12 @@ export type DockerCall = (
 /** A DockerCall over the gateway's upstream pool. */
 export function upstreamCall(upstream: Upstream): DockerCall {
   return async (method, path, body) => {
-    const res = await upstream.pool.request({
-      method: method as 'GET' | 'POST',
+    const res = await upstream.request({
+      method,
       path,
-      ...(body !== undefined
-        ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
-        : {}),
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    const text = await res.body.text();
+    const text = await readText(res.body);
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);
