@@ -153,6 +153,9 @@ async function startGatewayProcess(
     upstream,
     '--tls-dir',
     tlsDir,
+    // The idle run opens 1,000 connections with one certificate (the default allows 256 per CN).
+    '--max-connections-per-identity',
+    '4096',
     // DW_BENCH_GATEWAY_WORKERS=N: the gateway's --workers (default: the CLI's, the cores up to 4)
     ...(process.env['DW_BENCH_GATEWAY_WORKERS']
       ? ['--workers', process.env['DW_BENCH_GATEWAY_WORKERS']]

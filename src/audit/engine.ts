@@ -20,8 +20,9 @@ import {
   type Status,
 } from './model.js';
 import { ALL_RULES } from './rules/index.js';
+import { isSeverity, parseSeverity } from './severity.js';
 
-export { SEVERITIES };
+export { isSeverity, parseSeverity, SEVERITIES };
 
 const FACT_NAMES: readonly FactName[] = [
   'config',
@@ -42,21 +43,6 @@ export function severityRank(severity: Severity): number {
 /** True when `severity` is `level` or more severe. */
 export function atLeast(severity: Severity, level: Severity): boolean {
   return severityRank(severity) >= severityRank(level);
-}
-
-/** True for a known severity name. */
-export function isSeverity(value: string): value is Severity {
-  return (SEVERITIES as readonly string[]).includes(value);
-}
-
-/** Parses a `--fail-on` value; throws DW_E_USAGE naming the accepted levels. */
-export function parseSeverity(value: string, flag = '--fail-on'): Severity {
-  const v = value.trim().toLowerCase();
-  if (isSeverity(v)) return v;
-  const near = closestName(v, SEVERITIES);
-  throw new DockwardError('DW_E_USAGE', `${flag}: unknown level "${value}"`, {
-    hint: `${near ? `Did you mean "${near}"? ` : ''}Levels: ${SEVERITIES.join(', ')}.`,
-  });
 }
 
 /** One line naming the target, for the summary. */

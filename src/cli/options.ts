@@ -1,4 +1,4 @@
-import { parseSeverity } from '../audit/engine.js';
+import { parseSeverity } from '../audit/severity.js';
 import type { Severity } from '../audit/model.js';
 import { isProfileName, PROFILE_NAMES, type ProfileName } from '../daemon/profiles.js';
 import { DockwardError } from '../errors.js';

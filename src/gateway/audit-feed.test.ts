@@ -9,7 +9,7 @@ import { waitFor } from '../monitor/test-support.js';
 import { AuditFeedServer, FEED_OVERFLOW_LINE } from './audit-feed.js';
 import { sampleRecord, tempDir } from './audit-log/test-support.js';
 import { AuditLogWriter } from './audit-log/writer.js';
-import { GatewayMetrics } from './metrics.js';
+import { PromGatewayMetrics } from './prom-metrics.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -57,7 +57,7 @@ describe('the audit feed', () => {
     const dir = folder();
     const writer = await AuditLogWriter.open(join(dir, 'audit.log'), { fsync: 'never' });
     writer.append(sampleRecord(0)); // before anyone listens: not sent
-    const metrics = new GatewayMetrics();
+    const metrics = new PromGatewayMetrics();
     const feed = await AuditFeedServer.start({ path: join(dir, 'feed.sock'), writer, metrics });
     assert.equal(statSync(feed.path).mode & 0o777, 0o600);
     assert.ok(statSync(feed.path).isSocket());

@@ -10,7 +10,7 @@ import { type AuditSink, type ClientAddress, NULL_AUDIT_SINK } from './audit-sin
 import { RecordRateLimiter } from './record-rate.js';
 import { sendRawError } from './http-errors.js';
 import type { Identity } from './identity.js';
-import { GatewayMetrics, handshakeReason } from './metrics.js';
+import { type GatewayMetrics, handshakeReason, NO_METRICS } from './metrics.js';
 import type { ConnectionInfo } from './request-context.js';
 import { DEFAULT_HTTP_OPTIONS, HttpConnection, type HttpLayerOptions } from './http/connection.js';
 import { BodyMemory, DEFAULT_LIMITS, type GatewayLimits, KeyedCounter } from './limits.js';
@@ -95,7 +95,7 @@ export class Gateway {
   private readonly bodyMemory: BodyMemory;
 
   private constructor(private readonly config: GatewayConfig) {
-    this.metrics = config.metrics ?? new GatewayMetrics();
+    this.metrics = config.metrics ?? NO_METRICS;
     this.connIdNext = config.connIds?.start ?? 1;
     this.connIdStep = config.connIds?.step ?? 1;
     this.allowlist = compileAllowlist(config.allow.length > 0 ? config.allow : LOOPBACK_ONLY);

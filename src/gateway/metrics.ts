@@ -1,87 +1,53 @@
-import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Server } from 'node:http';
+
+type Labels<L extends string> = Partial<Record<L, string | number>>;
 
 /**
- * The gateway's Prometheus metrics, in a registry of its own (several gateways may share a
- * process in tests). Labels never carry ids, addresses or names: their values are bounded.
+ * What the gateway counts. prom-client (about 10 MB of RSS) is loaded only when the metrics are
+ * served (`--metrics`, prom-metrics.ts); otherwise the gateway counts into NO_METRICS, which
+ * keeps nothing: no one could read it.
  */
-export class GatewayMetrics {
-  readonly registry = new Registry();
-  /**
-   * Requests counted since the last read, by their labels joined: prom-client hashes a label
-   * object on every inc() (sorting its keys), a cost on every request; these are added to the
-   * counter whenever it is read (/metrics, the workers' aggregation), so what it shows is exact.
-   */
-  private pendingRequests = new Map<string, { labels: RequestLabels; n: number }>();
-  readonly requests = new Counter({
-    name: 'dockward_requests_total',
-    help: 'Requests by endpoint, method, status code and decision.',
-    labelNames: ['endpoint', 'method', 'code', 'decision'] as const,
-    registers: [this.registry],
-    collect: () => this.flushRequests(),
-  });
-  readonly duration = new Histogram({
-    name: 'dockward_request_duration_seconds',
-    help: 'Time from request to the end of the response (hijacked streams: to the close).',
-    labelNames: ['endpoint'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
-    registers: [this.registry],
-  });
-  readonly connections = new Gauge({
-    name: 'dockward_connections_active',
-    help: 'Client connections open now (after admission).',
-    registers: [this.registry],
-  });
-  readonly handshakeFailures = new Counter({
-    name: 'dockward_tls_handshake_failures_total',
-    help: 'TLS handshakes that failed, by reason.',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
-  });
-  readonly denied = new Counter({
-    name: 'dockward_denied_total',
-    help: 'Refusals by reason (address, tls, policy, unknown-endpoint, bad-request, ...).',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
-  });
-  readonly reloads = new Counter({
-    name: 'dockward_reloads_total',
-    help: 'Configuration reloads, by result.',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
-  readonly feedClients = new Gauge({
-    name: 'dockward_audit_feed_clients',
-    help: 'Clients connected to the live audit feed (--audit-feed) now.',
-    registers: [this.registry],
-  });
-  readonly feedOverflows = new Counter({
-    name: 'dockward_audit_feed_overflows_total',
-    help: 'Audit feed clients disconnected for falling more than 1 MiB behind.',
-    registers: [this.registry],
-  });
-
-  /** One request done: counted in `dockward_requests_total` (seen there at its next read). */
-  countRequest(endpoint: string, method: string, code: number, decision: 'allow' | 'deny'): void {
-    const key = `${endpoint} ${method} ${code} ${decision}`;
-    const seen = this.pendingRequests.get(key);
-    if (seen) seen.n++;
-    else this.pendingRequests.set(key, { labels: { endpoint, method, code: String(code), decision }, n: 1 });
-  }
-
-  private flushRequests(): void {
-    if (this.pendingRequests.size === 0) return;
-    const pending = this.pendingRequests;
-    this.pendingRequests = new Map();
-    for (const { labels, n } of pending.values()) this.requests.inc(labels, n);
-  }
+export interface GatewayMetrics {
+  readonly requests: { inc(labels: Labels<'endpoint' | 'method' | 'code' | 'decision'>): void };
+  readonly duration: { observe(labels: Labels<'endpoint'>, seconds: number): void };
+  readonly connections: { inc(): void; dec(): void };
+  readonly handshakeFailures: { inc(labels: Labels<'reason'>): void };
+  readonly denied: { inc(labels: Labels<'reason'>): void };
+  readonly reloads: { inc(labels: Labels<'result'>): void };
+  readonly feedClients: { set(value: number): void };
+  readonly feedOverflows: { inc(): void };
+  /** One request done: counted in `dockward_requests_total` (the cheap form of requests.inc). */
+  countRequest(endpoint: string, method: string, code: number, decision: 'allow' | 'deny'): void;
 }
 
-interface RequestLabels {
-  endpoint: string;
-  method: string;
-  code: string;
-  decision: string;
+const nothing = () => undefined;
+
+/** The metrics of a gateway whose metrics nobody serves. */
+export const NO_METRICS: GatewayMetrics = Object.freeze({
+  requests: { inc: nothing },
+  duration: { observe: nothing },
+  connections: { inc: nothing, dec: nothing },
+  handshakeFailures: { inc: nothing },
+  denied: { inc: nothing },
+  reloads: { inc: nothing },
+  feedClients: { set: nothing },
+  feedOverflows: { inc: nothing },
+  countRequest: nothing,
+});
+
+/** The gateway's metrics: prom-client's when they are served, else NO_METRICS (nothing loaded). */
+export async function gatewayMetrics(
+  served: boolean,
+): Promise<GatewayMetrics & { readonly registry?: MetricsRegistry }> {
+  if (!served) return NO_METRICS;
+  const { PromGatewayMetrics } = await import('./prom-metrics.js');
+  return new PromGatewayMetrics();
+}
+
+/** What the metrics listener reads: prom-client's Registry and AggregatorRegistry both fit. */
+export interface MetricsRegistry {
+  readonly contentType: string;
+  metrics(): Promise<string>;
 }
 
 /** Maps an OpenSSL/Node verification error to a bounded reason label. */
@@ -124,12 +90,14 @@ export function handshakeReason(code: string | undefined, message: string): stri
  * Serves `/metrics` and `/healthz` on their own plain-HTTP listener (keep it on loopback); the
  * gateway and the monitor each pass their own registry.
  */
-export function startMetricsServer(
-  metrics: { readonly registry: { readonly contentType: string; metrics(): Promise<string> } },
+export async function startMetricsServer(
+  metrics: { readonly registry: MetricsRegistry },
   host: string,
   port: number,
   health: () => { ok: boolean; [key: string]: unknown },
 ): Promise<Server> {
+  // Loaded here: a gateway without --metrics needs no HTTP server.
+  const { createServer } = await import('node:http');
   const server = createServer(async (req, res) => {
     if (req.url === '/metrics') {
       res.writeHead(200, { 'Content-Type': metrics.registry.contentType });

@@ -16,7 +16,7 @@ import pino from 'pino';
 import { ROUTE_TABLE } from '../docker/endpoints/index.js';
 import { builtinDecider } from '../policy/builtin-roles.js';
 import type { AuditSink, CompletionRecord, DecisionRecord } from './audit-sink.js';
-import { GatewayMetrics } from './metrics.js';
+import { PromGatewayMetrics } from './prom-metrics.js';
 import { DEFAULT_HTTP_OPTIONS, HttpConnection } from './http/connection.js';
 import { check, evaluateRequest, Pipeline, STAGES } from './pipeline.js';
 import type { ConnectionInfo, RequestHead } from './request-context.js';
@@ -88,7 +88,7 @@ before(async () => {
     decider: () => builtinDecider(),
     audit: () => audit,
     upstream: () => upstream,
-    metrics: new GatewayMetrics(),
+    metrics: new PromGatewayMetrics(),
     logger: pino({ level: 'silent' }),
   });
   await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));

@@ -1,21 +1,22 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { ensureCa, ensureCertificate } from '../pki/bootstrap.js';
 import { pathExists } from '../store/atomic-write.js';
 import type { PassphraseSource } from '../pki/store.js';
 import type { StatePaths } from '../store/paths.js';
 import { DockwardError } from '../errors.js';
 import type { Decider } from '../policy/decision.js';
-import { builtinDecider } from '../policy/builtin-roles.js';
-import { AuditFeedServer, type AuditFeedWriter } from './audit-feed.js';
+import type { AuditFeedWriter } from './audit-feed.js';
 import type { AuditSink } from './audit-sink.js';
-import { Gateway } from './gateway.js';
+import type { Gateway } from './gateway.js';
 import type { GatewayLimits } from './limits.js';
-import { GatewayMetrics, startMetricsServer } from './metrics.js';
+import { gatewayMetrics, startMetricsServer } from './metrics.js';
 import { type TlsFiles, tlsFilesIn } from './tls-material.js';
-import { createUpstream } from './upstream.js';
 import { startWorkers } from './workers.js';
+
+// Modules are loaded where they run (await import): the primary of `--workers N` never loads the
+// request path (gateway, pipeline, policy, upstream), a gateway given --tls-dir never loads the
+// PKI (@peculiar/x509), and one without --metrics never loads prom-client.
 
 export interface RunGatewayOptions {
   listen: string;
@@ -60,11 +61,14 @@ async function prepare(
   options: RunGatewayOptions,
   logger: Logger,
   passphrase: PassphraseSource,
+  /** This process serves its own metrics (one process with --metrics); a primary does not. */
+  servesMetrics: boolean,
 ) {
   const listen = parseHostPort(options.listen, '--listen');
   const metricsAt = options.metrics ? parseHostPort(options.metrics, '--metrics') : undefined;
   let tlsDir = options.tlsDir;
   if (!tlsDir) {
+    const { ensureCa, ensureCertificate } = await import('../pki/bootstrap.js');
     if (await ensureCa(paths, passphrase)) logger.info({ pki: paths.pki }, 'created a CA for the gateway');
     const sans = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1'];
     if (listen.host !== '0.0.0.0' && listen.host !== '::') {
@@ -79,10 +83,10 @@ async function prepare(
   }
   const crl = options.crl ?? ((await pathExists(paths.crl)) && !options.tlsDir ? paths.crl : undefined);
   const tls = tlsFilesIn(tlsDir, crl);
-  const metrics = new GatewayMetrics();
+  const metrics = await gatewayMetrics(servesMetrics && metricsAt !== undefined);
   // The feed first: a path in the way is a usage error, found before the gateway listens.
   const feed = options.auditFeed
-    ? await AuditFeedServer.start({ ...options.auditFeed, logger, metrics })
+    ? await (await import('./audit-feed.js')).AuditFeedServer.start({ ...options.auditFeed, logger, metrics })
     : undefined;
   return { listen, metricsAt, tls, crl, metrics, feed };
 }
@@ -104,10 +108,16 @@ export async function runGateway(
     options,
     logger,
     passphrase,
+    true,
   ).catch((err: unknown) => {
     hangup.dispose();
     throw err;
   });
+  const [{ Gateway }, { createUpstream }, { builtinDecider }] = await Promise.all([
+    import('./gateway.js'),
+    import('./upstream.js'),
+    import('../policy/builtin-roles.js'),
+  ]);
   const gateway = await Gateway.start({
     listenHost: listen.host,
     listenPort: listen.port,
@@ -131,9 +141,12 @@ export async function runGateway(
     await feed?.close();
     throw err;
   });
-  const metricsServer = metricsAt
-    ? await startMetricsServer(metrics, metricsAt.host, metricsAt.port, () => gateway.health())
-    : undefined;
+  const metricsServer =
+    metricsAt && metrics.registry
+      ? await startMetricsServer({ registry: metrics.registry }, metricsAt.host, metricsAt.port, () =>
+          gateway.health(),
+        )
+      : undefined;
   if (metricsAt) logger.info({ metrics: `http://${options.metrics}/metrics` }, 'metrics listening');
   hangup.ready(() => void gateway.reload(options.allow));
   return {
@@ -184,12 +197,16 @@ export async function runGatewayProcesses(
 ): Promise<{ tls: TlsFiles; stop: () => Promise<void> }> {
   if ((options.workers ?? 1) <= 1) return runGateway(paths, options, logger, passphrase);
   const hangup = hangupHandler();
-  const { listen, metricsAt, tls, crl, feed } = await prepare(paths, options, logger, passphrase).catch(
-    (err: unknown) => {
-      hangup.dispose();
-      throw err;
-    },
-  );
+  const { listen, metricsAt, tls, crl, feed } = await prepare(
+    paths,
+    options,
+    logger,
+    passphrase,
+    false,
+  ).catch((err: unknown) => {
+    hangup.dispose();
+    throw err;
+  });
   const pool = await startWorkers(
     options.workers!,
     {
@@ -205,6 +222,7 @@ export async function runGatewayProcesses(
       ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.auditRate ? { auditRate: options.auditRate } : {}),
+      metrics: metricsAt !== undefined,
     },
     options.audit,
     logger,
@@ -213,9 +231,12 @@ export async function runGatewayProcesses(
     await feed?.close();
     throw err;
   });
-  const metricsServer = metricsAt
-    ? await startMetricsServer(pool, metricsAt.host, metricsAt.port, () => pool.health())
-    : undefined;
+  const metricsServer =
+    metricsAt && pool.registry
+      ? await startMetricsServer({ registry: pool.registry }, metricsAt.host, metricsAt.port, () =>
+          pool.health(),
+        )
+      : undefined;
   if (metricsAt) logger.info({ metrics: `http://${options.metrics}/metrics` }, 'metrics listening');
   hangup.ready(() => pool.reload(options.allow));
   return {

@@ -3,16 +3,14 @@
  * takes its configuration from the primary, runs the gateway on the shared listener and sends
  * its audit records to the primary's one writer.
  */
-import { AggregatorRegistry } from 'prom-client';
 import { describeError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { builtinDecider } from '../policy/builtin-roles.js';
 import type { Decider } from '../policy/decision.js';
 import { NULL_AUDIT_SINK } from './audit-sink.js';
 import { Gateway } from './gateway.js';
-import { GatewayMetrics } from './metrics.js';
+import { NO_METRICS } from './metrics.js';
 import { createUpstream } from './upstream.js';
-import { loadPolicyDecider } from '../policy/load.js';
 import { ipcAuditSink, type PrimaryMessage, type WorkerConfig, type WorkerMessage } from './workers.js';
 
 const logger = createLogger().child({ worker: Number(process.env['DOCKWARD_GATEWAY_WORKER'] ?? 0) });
@@ -24,13 +22,23 @@ let gateway: Gateway | undefined;
 
 async function loadDecider(file: string | undefined): Promise<Decider> {
   if (!file) return builtinDecider();
-  return loadPolicyDecider(file);
+  // The policy compiler (yaml, zod) only for a policy file.
+  return (await import('../policy/load.js')).loadPolicyDecider(file);
 }
 
 async function start(config: WorkerConfig): Promise<void> {
-  const metrics = new GatewayMetrics();
-  new AggregatorRegistry(); // answers the primary's requests for this worker's metrics
-  AggregatorRegistry.setRegistries([metrics.registry]);
+  // prom-client only when the primary serves /metrics (it asks each worker for its registry).
+  let metrics = NO_METRICS;
+  if (config.metrics) {
+    const [{ AggregatorRegistry }, { PromGatewayMetrics }] = await Promise.all([
+      import('prom-client'),
+      import('./prom-metrics.js'),
+    ]);
+    const prom = new PromGatewayMetrics();
+    new AggregatorRegistry(); // answers the primary's requests for this worker's metrics
+    AggregatorRegistry.setRegistries([prom.registry]);
+    metrics = prom;
+  }
   gateway = await Gateway.start({
     listenHost: config.listenHost,
     listenPort: config.listenPort,

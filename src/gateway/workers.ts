@@ -11,7 +11,6 @@ import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { AggregatorRegistry } from 'prom-client';
 import { describeError } from '../errors.js';
 import {
   type AuditSink,
@@ -21,6 +20,7 @@ import {
   NULL_AUDIT_SINK,
 } from './audit-sink.js';
 import type { GatewayLimits } from './limits.js';
+import type { MetricsRegistry } from './metrics.js';
 import type { TlsFiles } from './tls-material.js';
 
 /** The default worker count: the machine's cores, at most this many. */
@@ -45,6 +45,8 @@ export interface WorkerConfig {
   /** Each worker keeps its own counts: per-identity limits hold per worker. */
   limits?: GatewayLimits;
   auditRate?: number;
+  /** The primary serves /metrics: only then do workers count in prom-client (loaded for it). */
+  metrics: boolean;
   /** False without --audit-log: workers then send no records at all (no IPC per request). */
   audit: boolean;
   /** Connection ids are `connIdStart + k * connIdStep`: unique across workers in the one log. */
@@ -107,8 +109,8 @@ export function ipcAuditSink(): AuditSink {
 }
 
 export interface WorkerPool {
-  /** The metrics of all workers, summed (for the primary's /metrics). */
-  readonly registry: { contentType: string; metrics(): Promise<string> };
+  /** The metrics of all workers, summed (for the primary's /metrics); only with `metrics`. */
+  readonly registry: MetricsRegistry | undefined;
   health(): { ok: boolean; workers: number; alive: number };
   reload(allow?: string[]): void;
   stop(deadlineMs?: number): Promise<void>;
@@ -126,7 +128,8 @@ export async function startWorkers(
     exec: here.replace(/workers(\.[cm]?[jt]s)$/, `worker-main${extname(here)}`),
     args: [],
   });
-  const aggregator = new AggregatorRegistry();
+  // prom-client only when the metrics are served (the workers load it on the same condition).
+  const aggregator = config.metrics ? new (await import('prom-client')).AggregatorRegistry() : undefined;
   const workers: Worker[] = [];
   let stopping = false;
   const relay = (worker: Worker, m: unknown) => {
@@ -211,7 +214,10 @@ export async function startWorkers(
   }
   logger.info({ workers: count }, 'gateway workers listening');
   return {
-    registry: { contentType: aggregator.contentType, metrics: () => aggregator.clusterMetrics() },
+    registry: aggregator && {
+      contentType: aggregator.contentType,
+      metrics: () => aggregator.clusterMetrics(),
+    },
     health: () => {
       const alive = workers.filter((w) => !w.isDead()).length;
       return { ok: !stopping && alive === count, workers: count, alive };

@@ -3,8 +3,9 @@ import { DockwardError, describeError } from '../errors.js';
 import { builtinDecider } from './builtin-roles.js';
 import { type CompiledPolicy, compilePolicy } from './compile.js';
 
-/** The word that selects the built-in roles instead of a policy file. */
-export const BUILTIN_POLICY_NAME = 'builtin';
+import { BUILTIN_POLICY_NAME } from './builtin-name.js';
+
+export { BUILTIN_POLICY_NAME };
 
 /** Reads a file the policy commands need (a policy, a request body), failing with a fix. */
 export async function readPolicyInput(file: string, what: string): Promise<Buffer> {

@@ -1,13 +1,9 @@
 import { DockwardError } from '../../errors.js';
-import { startStoreShipper } from '../../events/gateway-store.js';
-import { checkStoreUrl } from '../../events/open.js';
-import { openAuditLog } from '../../gateway/audit-file-sink.js';
 import type { AuditLogWriter } from '../../gateway/audit-log/writer.js';
 import { NULL_AUDIT_SINK } from '../../gateway/audit-sink.js';
-import { reportRetention, startHeadKeeper } from '../../gateway/audit-trail.js';
 import { assertCanListen } from '../../gateway/listen-check.js';
 import { parseHostPort, runGatewayProcesses } from '../../gateway/run.js';
-import { BUILTIN_POLICY_NAME, loadPolicyDecider } from '../../policy/load.js';
+import { BUILTIN_POLICY_NAME } from '../../policy/builtin-name.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
 import { stopSignalFromNow } from '../signals.js';
@@ -49,7 +45,9 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
       hint: 'The store receives the records of the audit log: pass --audit-log FILE too.',
     });
   }
-  if (opts.store) checkStoreUrl(opts.store);
+  // What a flag asks for is loaded only with that flag (the event store, the audit log, the
+  // policy compiler): the gateway's memory holds the code it runs (docs/performance.md).
+  if (opts.store) (await import('../../events/open.js')).checkStoreUrl(opts.store);
   const workers = Number(opts.workers);
   if (!/^\d+$/.test(opts.workers) || workers < 1 || workers > 64) {
     throw new DockwardError('DW_E_USAGE', `--workers "${opts.workers}" is not a whole number from 1 to 64`, {
@@ -60,6 +58,8 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
   const policyFile = opts.policy;
   // Compiled now so a malformed file exits 2 with file:line:col and nothing listens; the gateway
   // compiles it again on SIGHUP or when the file changes, and keeps the old one if the new is bad.
+  const loadPolicyDecider = async (file: string) =>
+    (await import('../../policy/load.js')).loadPolicyDecider(file);
   const initial = policyFile !== undefined ? await loadPolicyDecider(policyFile) : undefined;
   const listen = parseHostPort(opts.listen, '--listen');
   await assertCanListen(listen.host, listen.port);
@@ -81,14 +81,15 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
     // Exported = in the event store; without --store nothing is, so size never deletes (age does).
     let exportedSeq: (() => number) | undefined;
     let writer: AuditLogWriter | undefined;
+    const trail = opts.auditLog ? await import('../../gateway/audit-trail.js') : undefined;
     const log = opts.auditLog
-      ? await openAuditLog(opts.auditLog, logger, {
+      ? await (await import('../../gateway/audit-file-sink.js')).openAuditLog(opts.auditLog, logger, {
           maxBytes: opts.auditLogMaxSize,
           maxTotalBytes: opts.auditLogKeepSize,
           maxAgeMs: opts.auditLogKeepAge,
           keep: 1_000_000, // the size and age limits decide
           isExported: (seq) => exportedSeq !== undefined && exportedSeq() >= seq,
-          onRetention: reportRetention(() => writer, logger),
+          onRetention: trail!.reportRetention(() => writer, logger),
         })
       : undefined;
     writer = log?.writer;
@@ -132,23 +133,24 @@ export async function gateway(ctx: CommandContext, opts: GatewayOptions): Promis
       await audit.close(); // releases the log's lock at once
       throw err;
     });
-    const heads = log
-      ? await startHeadKeeper(log.writer, running.tls, logger).catch(async (err: unknown) => {
-          await running.stop();
-          throw err;
-        })
-      : undefined;
+    const heads =
+      log && trail
+        ? await trail.startHeadKeeper(log.writer, running.tls, logger).catch(async (err: unknown) => {
+            await running.stop();
+            throw err;
+          })
+        : undefined;
     if (policyFile !== undefined)
       logger.info({ policy: policyFile }, 'policy in force; SIGHUP or a change to the file reloads it');
     const shipping =
       opts.store && opts.auditLog
-        ? await startStoreShipper(opts.store, opts.auditLog, logger, running.tls).catch(
-            async (err: unknown) => {
+        ? await (await import('../../events/gateway-store.js'))
+            .startStoreShipper(opts.store, opts.auditLog, logger, running.tls)
+            .catch(async (err: unknown) => {
               await running.stop(); // a key that cannot sign heads: nothing keeps listening
               await heads?.stop();
               throw err;
-            },
-          )
+            })
         : undefined;
     if (shipping) exportedSeq = shipping.exportedSeq;
     await stop.stopped;
