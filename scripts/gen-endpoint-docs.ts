@@ -28,7 +28,8 @@ Flags:
 - \`read-only\`: changes no state on the daemon.
 - \`sensitive\`: hands out data that may be secret (file contents, process I/O, environment
   variables, swarm join tokens) even when it is a read.
-- \`admin-only\`: only an admin may call it; \`@reads\` never selects it and
+- \`admin-only\`: only an admin may call it; no wildcard, \`@reads\`, \`methods\` or \`paths\`
+  selector of an allow rule grants it (only its exact name does), and
   \`dockward policy check --strict\` flags any other role that reaches it.
 - \`secret-body\`: the request body normally carries a credential; the audit log must not store it verbatim.
 - \`min-api:X\`: dockerd refuses the route below API version X.

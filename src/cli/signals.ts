@@ -1,12 +1,9 @@
-/** Resolves on the first SIGINT or SIGTERM: how the long-running commands (gateway, up, monitor) stop. */
-export function waitForStopSignal(): Promise<void> {
-  return stopSignalFromNow().stopped;
-}
-
 /**
- * The same, listening from now: a command that takes a while to start (the gateway forks workers
- * and logs "listening" before it is done) must not die of a SIGTERM that comes in between, which
- * Node's default action would do. `dispose` stops listening when startup fails.
+ * Resolves on the first SIGINT or SIGTERM from now: how the long-running commands (gateway, up,
+ * monitor, console) stop. Each calls it at its first step: a command that takes a while to start
+ * (the gateway forks workers, up starts a gateway and checks it) must not die of a SIGTERM that
+ * comes in between, which Node's default action would do. `dispose` stops listening when startup
+ * fails.
  */
 export function stopSignalFromNow(): { stopped: Promise<void>; dispose: () => void } {
   let onSignal: () => void = () => undefined;

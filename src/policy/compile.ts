@@ -354,9 +354,19 @@ function builtinParsed(): ParsedPolicy {
   return builtinSpecs;
 }
 
-/** Endpoints a rule's selector names (before conditions narrow them). */
-function selectEndpoints(rule: RuleSpec, rulePath: Path, loc: Locator, issues: PolicyIssue[]): Endpoint[] {
-  let selected: Endpoint[] = [...ROUTES];
+/**
+ * Endpoints a rule's selector names (before conditions narrow them). With `explicitAdminOnly`
+ * (allow rules of a policy file's roles), an admin-only endpoint is selected only by its exact
+ * name: a wildcard, `@reads` or a rule without `endpoints` never grants one (fail closed).
+ */
+function selectEndpoints(
+  rule: RuleSpec,
+  rulePath: Path,
+  loc: Locator,
+  issues: PolicyIssue[],
+  explicitAdminOnly: boolean,
+): Endpoint[] {
+  let selected: Endpoint[] = explicitAdminOnly ? ROUTES.filter((e) => !e.adminOnly) : [...ROUTES];
   if (rule.endpoints) {
     const chosen = new Set<Endpoint>();
     rule.endpoints.forEach((pattern, i) => {
@@ -366,6 +376,7 @@ function selectEndpoints(rule: RuleSpec, rulePath: Path, loc: Locator, issues: P
       }
       const re = nameGlob(pattern);
       const hits = ROUTES.filter((e) => re.test(e.name));
+      const named = !explicitAdminOnly || !isGlob(pattern);
       if (hits.length === 0) {
         const close = suggest(
           pattern,
@@ -381,9 +392,9 @@ function selectEndpoints(rule: RuleSpec, rulePath: Path, loc: Locator, issues: P
           ),
         );
       }
-      for (const e of hits) chosen.add(e);
+      for (const e of hits) if (named || !e.adminOnly) chosen.add(e);
     });
-    selected = selected.filter((e) => chosen.has(e));
+    selected = ROUTES.filter((e) => chosen.has(e));
   }
   if (rule.methods) {
     const methods = new Set<string>(rule.methods);
@@ -490,7 +501,9 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
             ),
           );
         }
-        let endpoints = selectEndpoints(rule, rulePath, def.loc, local);
+        // Only the built-in admin gets admin-only endpoints from a wildcard; a deny rule's wildcard
+        // still covers them.
+        let endpoints = selectEndpoints(rule, rulePath, def.loc, local, effect === 'allow' && !def.builtin);
         const when = compileConditions(rule.when);
         const unless = compileConditions(rule.unless);
         // A rule with conditions applies only where every condition can be checked.
@@ -729,7 +742,7 @@ function compileParsed(parsed: ParsedPolicy, options: CompileOptions): CompiledP
       allow: false,
       role: role.name,
       rule: `${role.name}/default-deny`,
-      reason: `role ${role.name} has no rule that allows ${input.endpoint.name}`,
+      reason: `role ${role.name} has no rule that allows ${input.endpoint.name}${input.endpoint.adminOnly ? ' (an admin-only endpoint: a wildcard never grants one; only a rule that names it does)' : ''}`,
     };
     return decision;
   };

@@ -108,9 +108,17 @@ describe('policy check --strict: what it finds', () => {
     assert.ok(exec.includes('privileged exec'));
   });
 
-  it('finds admin-only endpoints and plugins reached through a glob', () => {
-    const found = constructs(`    allow:\n      - id: all-gets\n        methods: [GET]\n`);
-    assert.ok(found.includes('an admin-only endpoint (debug.pprof.profile)'));
+  it('finds admin-only endpoints a rule names, and plugins reached through a glob', () => {
+    // A wildcard never grants an admin-only endpoint: only naming one does, and that is a finding.
+    const gets = constructs(`    allow:\n      - id: all-gets\n        methods: [GET]\n`);
+    assert.ok(!gets.some((c) => c.startsWith('an admin-only endpoint')));
+    const named = constructs(
+      `    allow:\n      - id: pprof\n        endpoints: ["*", debug.pprof.profile]\n`,
+    );
+    assert.deepEqual(
+      named.filter((c) => c.startsWith('an admin-only endpoint')),
+      ['an admin-only endpoint (debug.pprof.profile)'],
+    );
     const plugins = constructs(`    allow:\n      - id: plugins\n        endpoints: ["plugin.*"]\n`);
     assert.ok(plugins.some((c) => c.startsWith('plugin management')));
     // plugin.pull is reached, but its fetch is not: the role has no fetch setting.

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { type Endpoint, ROUTES } from '../docker/endpoints/index.js';
 import { evaluateRequest } from '../gateway/pipeline.js';
 import { builtinDecider } from './builtin-roles.js';
+import { compilePolicy } from './compile.js';
 import type { PolicyIdentity } from './decision.js';
 import { input } from './test-support.js';
 
@@ -79,5 +80,56 @@ describe('sensitive and admin-only routes against the built-in roles', () => {
       target: '/debug/pprof/symbol',
     });
     assert.equal(post.status, 403);
+  });
+});
+
+describe('admin-only routes against custom roles: only a rule that names one grants it', () => {
+  const custom = (allow: string) =>
+    compilePolicy(`version: 1\ndefaultRole: r\nroles:\n  r:\n    allow:\n${allow}`, 'custom.yaml');
+  const anyone: PolicyIdentity = { cn: 'someone', ou: [], serial: '02', sans: [] };
+  const wildcards: [string, string][] = [
+    ['endpoints: ["*"]', '      - id: all\n        endpoints: ["*"]\n'],
+    ['endpoints: ["debug.*"]', '      - id: debug\n        endpoints: ["debug.*"]\n'],
+    ['endpoints: ["debug.pprof.?????"]', '      - id: five\n        endpoints: ["debug.pprof.?????"]\n'],
+    ['methods: [GET, POST] alone', '      - id: gets\n        methods: [GET, POST]\n'],
+    ['paths: ["/debug/**"]', '      - id: bare\n        paths: ["/debug/**"]\n'],
+  ];
+  for (const [title, allow] of wildcards) {
+    it(`a role with ${title} is refused every admin-only route, naming why`, async () => {
+      const p = custom(allow);
+      for (const e of adminOnly) {
+        const d = p.decide(input(e.name, { identity: anyone }));
+        assert.equal(d.allow, false, `${e.name} allowed by ${d.rule}`);
+        assert.equal(d.rule, 'r/default-deny');
+        assert.match(
+          d.reason,
+          /an admin-only endpoint: a wildcard never grants one; only a rule that names it does/,
+        );
+        const v = await evaluateRequest(p, anyone, { method: e.method, target: `/v1.41${concrete(e)}` });
+        assert.equal(v.status, 403, `${e.method} ${concrete(e)}`);
+      }
+    });
+  }
+
+  it('a role with endpoints: ["*"] still reaches everything else', () => {
+    const p = custom(wildcards[0]![1]);
+    for (const name of ['container.create', 'system.ping', 'image.list']) {
+      assert.equal(p.decide(input(name, { identity: anyone })).allow, true, name);
+    }
+  });
+
+  it('a rule that names an admin-only endpoint grants exactly that one', () => {
+    const p = custom('      - id: pprof\n        endpoints: ["*", debug.pprof.index]\n');
+    assert.equal(p.decide(input('debug.pprof.index', { identity: anyone })).allow, true);
+    assert.equal(p.decide(input('debug.pprof.profile', { identity: anyone })).allow, false);
+  });
+
+  it('a deny wildcard still covers admin-only routes (for a role extending admin)', () => {
+    const p = compilePolicy(
+      'version: 1\ndefaultRole: r\nroles:\n  r:\n    extends: admin\n    deny:\n      - id: no-debug\n        endpoints: ["debug.*"]\n',
+      'deny.yaml',
+    );
+    assert.equal(p.decide(input('debug.vars', { identity: anyone })).allow, false);
+    assert.equal(p.decide(input('debug.vars', { identity: who('admin') })).allow, false);
   });
 });

@@ -45,6 +45,30 @@ function get(port: number, agent: HttpsAgent, path: string): Promise<Answer> {
   });
 }
 
+function postJson(port: number, agent: HttpsAgent, path: string, body: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        servername: 'localhost',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
+    req.end(body);
+  });
+}
+
 /** `count` GETs of `path`, four at a time. */
 async function many(port: number, agent: HttpsAgent, path: string, count: number): Promise<Answer[]> {
   const out: Answer[] = [];
@@ -123,7 +147,7 @@ describe('audit trail: signed heads, verify against them, retention and the reco
 
   before(async () => {
     dockerd = await startDockerd();
-    pki = await makePki({ admin: 'admin', reader: 'readonly' });
+    pki = await makePki({ admin: 'admin', reader: 'readonly', op: 'operator' });
     work = mkdtempSync(join(tmpdir(), 'dw-e2e-trail-'));
   });
   after(async () => {
@@ -340,5 +364,55 @@ describe('audit trail: signed heads, verify against them, retention and the reco
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /log starts at seq (\d+): matches/);
     assert.doesNotMatch(ok.stdout, /log starts at seq 1: /);
+  });
+
+  // The body stays under the 4 MiB body limit, but the denial quotes the bind's host path, so
+  // the reason alone is over the audit log's 4 MiB line limit: the record is kept, its reason cut.
+  it('a denial whose reason is over the 4 MiB line limit: 403 to the client, a request record with the truncation marker, verify exits 0', async (t) => {
+    const dir = join(work, 'long-reason');
+    const log = join(dir, 'gateway.log');
+    const gw = await startGateway(dockerd, pki, { auditLog: log, args: ['--audit-rate', '0'] });
+    const op = clientOf(pki, 'op');
+    const shell = `{"Image":"busybox","HostConfig":{"Binds":["/:/x"]}}`;
+    const hostPath = `/${'a'.repeat(4 * 1024 * 1024 - Buffer.byteLength(shell))}`;
+    const body = shell.replace('"/:/x"', `"${hostPath}:/x"`);
+    assert.equal(Buffer.byteLength(body), 4 * 1024 * 1024);
+    let answer: Answer;
+    try {
+      answer = await postJson(gw.port, op, '/v1.41/containers/create?name=long-reason', body);
+    } finally {
+      op.destroy();
+      assert.deepEqual(await gw.stop(), { code: 0, signal: null });
+    }
+    t.diagnostic(`status ${answer.status}, ${answer.body.length} bytes: ${answer.body.slice(0, 140)}…`);
+    assert.equal(answer.status, 403);
+    const message = (JSON.parse(answer.body) as { message: string }).message;
+    assert.match(message, /host paths may not be mounted by operators/);
+    const reasonBytes = Buffer.byteLength(message);
+    const records = linesOf(log).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const denied = records.filter(
+      (r) =>
+        r['type'] === 'request' &&
+        r['decision'] === 'deny' &&
+        (r['identity'] as { cn?: string } | null)?.cn === 'op' &&
+        r['endpoint'] === 'container.create',
+    );
+    assert.equal(denied.length, 1, `one decision record for the request: ${denied.length}`);
+    const reason = String(denied[0]!['reason']);
+    const marker = /…\[truncated (\d+) bytes\]$/.exec(reason);
+    t.diagnostic(
+      `reason in the 403: ${reasonBytes} bytes; in the record: ${Buffer.byteLength(reason)} bytes, ending "${reason.slice(-40)}"; rule ${String(denied[0]!['rule'])}`,
+    );
+    assert.ok(reasonBytes > 4 * 1024 * 1024, `the reason (${reasonBytes} bytes) is over the line limit`);
+    assert.ok(marker, 'the record reason ends with the truncation marker');
+    assert.ok(Number(marker[1]) > 4 * 1024 * 1024 - 16 * 1024);
+    assert.ok(
+      records.some(
+        (r) => r['type'] === 'response' && r['requestId'] === denied[0]!['requestId'] && r['status'] === 403,
+      ),
+    );
+    const ok = await verify(log);
+    t.diagnostic(`verify: exit ${ok.code}: ${ok.stdout.split('\n')[0]}`);
+    assert.equal(ok.code, 0, ok.stderr);
   });
 });

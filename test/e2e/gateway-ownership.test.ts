@@ -9,6 +9,7 @@ import {
   buildBusyboxImage,
   e2eSkipReason,
   type PrivateDockerd,
+  runCommand,
   runDocker,
   startDockerd,
   TEST_IMAGE,
@@ -17,6 +18,10 @@ import { type GatewayProcess, makePki, type Pki, startGateway } from './support/
 
 const skip = await e2eSkipReason();
 const OWNER = 'io.dockward.owner';
+// User-defined networks get a bridge on the host: keep them in the test range (198.18.0.0/15),
+// internal, and per run, so two runs do not share a subnet.
+const NET_BASE = 100 + (process.pid % 50) * 3;
+const subnet = (n: number) => ['--internal', '--subnet', `198.19.${NET_BASE + n}.0/24`];
 
 describe('ownership: an operator may touch only its own containers and volumes', { skip }, () => {
   let dockerd: PrivateDockerd;
@@ -33,6 +38,7 @@ describe('ownership: an operator may touch only its own containers and volumes',
     // admin's container and volume, made through the gateway (admin's creations keep no label)
     await ok('boss', ['run', '-d', '--name', 'admbox', TEST_IMAGE, 'sleep', '600']);
     await ok('boss', ['volume', 'create', 'adminvol']);
+    await ok('boss', ['network', 'create', ...subnet(1), 'admnet']);
     // the operator's own
     await ok('op', ['run', '-d', '--name', 'opbox', TEST_IMAGE, 'sleep', '600']);
     await ok('op', ['volume', 'create', 'opvol']);
@@ -67,7 +73,7 @@ describe('ownership: an operator may touch only its own containers and volumes',
     );
     await ok('op', ['run', '-d', '--name', 'sneaky', '--label', `${OWNER}=boss`, TEST_IMAGE, 'sleep', '600']);
     assert.equal(await ok('boss', ['inspect', '--format', fmt, 'sneaky']), 'op\n');
-    await ok('op', ['network', 'create', 'opnet']);
+    await ok('op', ['network', 'create', ...subnet(0), 'opnet']);
     assert.equal(
       await ok('boss', ['network', 'inspect', '--format', `{{index .Labels "${OWNER}"}}`, 'opnet']),
       'op\n',
@@ -101,6 +107,107 @@ describe('ownership: an operator may touch only its own containers and volumes',
     );
     await refused('op', ['volume', 'inspect', 'adminvol'], /volume adminvol belongs to another identity/);
     await refused('op', ['volume', 'rm', 'adminvol'], /volume adminvol belongs to another identity/);
+  });
+
+  const notAdmnet = (via?: string) =>
+    new RegExp(
+      `network admnet${via ? ` \\(named in ${via.replace(/\./g, '\\.')}\\)` : ''} belongs to another identity`,
+    );
+
+  it("cannot run on, connect to, inspect or remove admin's network", async () => {
+    await refused(
+      'op',
+      ['run', '--rm', '--network', 'admnet', TEST_IMAGE, 'true'],
+      notAdmnet('HostConfig.NetworkMode'),
+    );
+    // the CLI sends the first network as NetworkMode, every one in EndpointsConfig (this dockerd
+    // would refuse two at create anyway; the gateway refuses first, naming the network)
+    await refused(
+      'op',
+      ['run', '--rm', '--network', 'opnet', '--network', 'admnet', TEST_IMAGE, 'true'],
+      notAdmnet('NetworkingConfig.EndpointsConfig'),
+    );
+    await refused('op', ['network', 'inspect', 'admnet'], notAdmnet());
+    await refused('op', ['network', 'connect', 'admnet', 'opbox'], notAdmnet());
+    await refused('op', ['network', 'disconnect', 'admnet', 'opbox'], notAdmnet());
+    await refused('op', ['network', 'rm', 'admnet'], notAdmnet());
+    const id = (await ok('boss', ['network', 'inspect', '--format', '{{.Id}}', 'admnet'])).trim();
+    await refused(
+      'op',
+      ['network', 'inspect', id.slice(0, 12)],
+      new RegExp(`network ${id.slice(0, 12)} belongs to another identity`),
+    );
+    const nets = (await ok('op', ['network', 'ls', '--format', '{{.Name}}'])).split('\n');
+    assert.ok(!nets.includes('admnet'), nets.join(','));
+    assert.equal(await ok('boss', ['network', 'inspect', '--format', '{{.Name}}', 'admnet']), 'admnet\n');
+  });
+
+  it("a raw create body naming admin's network (or host) only in EndpointsConfig is refused", async () => {
+    const dir = pki.issuedDir('op');
+    const create = async (name: string, body: unknown) => {
+      const r = await runCommand('curl', [
+        '-sS',
+        '--max-time',
+        '30',
+        '--cacert',
+        join(dir, 'ca.pem'),
+        '--cert',
+        join(dir, 'cert.pem'),
+        '--key',
+        join(dir, 'key.pem'),
+        '-H',
+        'content-type: application/json',
+        '-d',
+        JSON.stringify(body),
+        '--resolve',
+        `localhost:${gw.port}:127.0.0.1`,
+        '-w',
+        '\n%{http_code}',
+        `https://localhost:${gw.port}/v1.41/containers/create?name=${name}`,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const at = r.stdout.lastIndexOf('\n');
+      return { status: Number(r.stdout.slice(at + 1)), body: r.stdout.slice(0, at) };
+    };
+    const viaEndpoints = await create('raw-admnet', {
+      Image: TEST_IMAGE,
+      HostConfig: { NetworkMode: 'default' },
+      NetworkingConfig: { EndpointsConfig: { admnet: {} } },
+    });
+    assert.equal(viaEndpoints.status, 403, viaEndpoints.body);
+    assert.match(viaEndpoints.body, notAdmnet('NetworkingConfig.EndpointsConfig'));
+    const host = await create('raw-host', {
+      Image: TEST_IMAGE,
+      NetworkingConfig: { EndpointsConfig: { host: {} } },
+    });
+    assert.equal(host.status, 403, host.body);
+    assert.match(
+      host.body,
+      /network host \(named in NetworkingConfig\.EndpointsConfig\) belongs to another identity/,
+    );
+    await refused(
+      'op',
+      ['run', '--rm', '--network', 'host', TEST_IMAGE, 'true'],
+      /operator\/no-host-namespaces/,
+    );
+  });
+
+  it("keeps dockerd's own none network usable, and its own networks fully", async () => {
+    await ok('op', ['network', 'inspect', 'none']);
+    assert.equal(
+      await ok('op', ['run', '--rm', '--network', 'none', TEST_IMAGE, 'echo', 'none-ok']),
+      'none-ok\n',
+    );
+    await ok('op', ['network', 'create', ...subnet(2), 'opnet2']);
+    assert.match(
+      await ok('op', ['run', '--rm', '--network', 'opnet2', TEST_IMAGE, 'sh', '-c', 'ip -4 addr show eth0']),
+      new RegExp(`inet 198\\.19\\.${NET_BASE + 2}\\.`),
+    );
+    await ok('op', ['network', 'connect', 'opnet2', 'opbox']);
+    await ok('op', ['network', 'disconnect', 'opnet2', 'opbox']);
+    await ok('op', ['network', 'inspect', 'opnet2']);
+    await ok('op', ['network', 'rm', 'opnet2']);
+    await refused('op2', ['network', 'inspect', 'opnet'], /network opnet belongs to another identity/);
   });
 
   it('can do all of that to its own container and volume', async () => {

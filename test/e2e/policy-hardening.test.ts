@@ -90,7 +90,22 @@ identities:
     role: admin
   - match: { ou: sockless }
     role: sockless
+  - match: { ou: everything }
+    role: everything
+  - match: { ou: profiler }
+    role: profiler
 roles:
+  everything:
+    description: every endpoint through a wildcard, which never grants an admin-only one
+    allow:
+      - id: all
+        endpoints: ["*"]
+  profiler:
+    description: names one admin-only endpoint, so it gets exactly that one
+    extends: readonly
+    allow:
+      - id: pprof-index
+        endpoints: [debug.pprof.index]
   sockless:
     description: may bind host paths, never the Docker socket
     extends: readonly
@@ -105,6 +120,8 @@ roles:
 `,
     );
     await pki.dockward(['pki', 'issue', 'client', 'sock', '--ou', 'sockless', '--policy', policy]);
+    await pki.dockward(['pki', 'issue', 'client', 'wild', '--ou', 'everything', '--policy', policy]);
+    await pki.dockward(['pki', 'issue', 'client', 'prof', '--ou', 'profiler', '--policy', policy]);
     gwPolicy = await startGateway(dockerd, pki, { policy });
     probe = await startProbeServer();
   });
@@ -151,6 +168,36 @@ roles:
         });
       }
     }
+    for (const target of ['/debug/pprof/', '/v1.41/debug/pprof/', '/debug/vars', '/debug/pprof/cmdline']) {
+      it(`refuses GET ${target} to a custom role with endpoints: ["*"]: a wildcard never grants an admin-only endpoint`, async () => {
+        const res = await curl(gwPolicy, 'wild', 'GET', target);
+        assert.equal(res.status, 403, res.body);
+        const message = (JSON.parse(res.body) as { message: string }).message;
+        assert.match(
+          message,
+          /^dockward: denied by everything\/default-deny: role everything has no rule that allows debug\.\S+ \(an admin-only endpoint: a wildcard never grants one; only a rule that names it does\)$/,
+        );
+        const path = target.replace('/v1.41', '');
+        assert.ok(
+          await eventually(() =>
+            gwPolicy
+              .decisions()
+              .some((r) => r.decision === 'deny' && r.identity?.cn === 'wild' && r.canonicalPath === path),
+          ),
+          `no deny record for ${target}`,
+        );
+      });
+    }
+    it('lets that wildcard role reach the rest (GET /_ping, /containers/json)', async () => {
+      assert.equal((await curl(gwPolicy, 'wild', 'GET', '/_ping')).status, 200);
+      assert.equal((await curl(gwPolicy, 'wild', 'GET', '/v1.41/containers/json')).status, 200);
+    });
+    it('lets a role that names debug.pprof.index GET /debug/pprof/, and nothing else below /debug', async () => {
+      const index = await curl(gwPolicy, 'prof', 'GET', '/debug/pprof/');
+      assert.equal(index.status, 200, index.body.slice(0, 300));
+      const vars = await curl(gwPolicy, 'prof', 'GET', '/debug/vars');
+      assert.equal(vars.status, 403, vars.body);
+    });
     for (const target of ['/debug/pprof/', '/debug/vars', '/debug/pprof/symbol', '/debug/pprof/cmdline']) {
       it(`lets admin GET ${target} through to dockerd`, async () => {
         const res = await curl(gw, 'boss', 'GET', target);

@@ -3,7 +3,7 @@ import { defaultStoreUrl, openEventStore } from '../../events/open.js';
 import { startConsole } from '../../console/server.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
-import { waitForStopSignal } from '../signals.js';
+import { stopSignalFromNow } from '../signals.js';
 
 export interface ConsoleServeOptions {
   listen: string;
@@ -52,9 +52,17 @@ export interface ConsoleStarted {
 
 /** `dockward console`: prints where it serves, then runs until SIGINT/SIGTERM. */
 export async function consoleServe(ctx: CommandContext, opts: ConsoleServeOptions): Promise<void> {
-  const running = await startConsoleFromCli(ctx, opts);
+  // Listening from the first step: a stop during startup closes what started once it has.
+  const stop = stopSignalFromNow();
+  let running: Awaited<ReturnType<typeof startConsoleFromCli>>;
+  try {
+    running = await startConsoleFromCli(ctx, opts);
+  } catch (err) {
+    stop.dispose();
+    throw err;
+  }
   ctx.out.result({ url: running.url, tls: running.tls, store: running.store }, renderConsoleStarted);
-  await waitForStopSignal();
+  await stop.stopped;
   await running.stop();
 }
 

@@ -1,7 +1,7 @@
 import { DockwardError } from '../../errors.js';
 import { startMonitor } from '../../monitor/run.js';
 import type { CommandContext } from '../context.js';
-import { waitForStopSignal } from '../signals.js';
+import { stopSignalFromNow } from '../signals.js';
 
 export interface MonitorOptions {
   auditLog: string[];
@@ -32,29 +32,37 @@ export async function monitor(ctx: CommandContext, opts: MonitorOptions): Promis
     );
   }
   const logger = ctx.logger();
-  const running = await startMonitor(
-    ctx.paths,
-    {
-      auditLogs: opts.auditLog,
-      auditFeeds: opts.auditFeed,
-      dockers: opts.docker,
-      dockerTls: {
-        ...(opts.tlscacert ? { ca: opts.tlscacert } : {}),
-        ...(opts.tlscert ? { cert: opts.tlscert } : {}),
-        ...(opts.tlskey ? { key: opts.tlskey } : {}),
+  // Listening from the first step: a stop during startup flushes and stops once started.
+  const stop = stopSignalFromNow();
+  let running: Awaited<ReturnType<typeof startMonitor>>;
+  try {
+    running = await startMonitor(
+      ctx.paths,
+      {
+        auditLogs: opts.auditLog,
+        auditFeeds: opts.auditFeed,
+        dockers: opts.docker,
+        dockerTls: {
+          ...(opts.tlscacert ? { ca: opts.tlscacert } : {}),
+          ...(opts.tlscert ? { cert: opts.tlscert } : {}),
+          ...(opts.tlskey ? { key: opts.tlskey } : {}),
+        },
+        rules: opts.rules,
+        defaultRules: opts.defaultRules,
+        sinks: opts.sink,
+        json: ctx.out.json,
+        fromStart: opts.fromStart === true,
+        reconnectDelayMs,
+        ...(opts.metrics ? { metrics: opts.metrics } : {}),
+        ...(opts.spoolDir ? { spoolDir: opts.spoolDir } : {}),
       },
-      rules: opts.rules,
-      defaultRules: opts.defaultRules,
-      sinks: opts.sink,
-      json: ctx.out.json,
-      fromStart: opts.fromStart === true,
-      reconnectDelayMs,
-      ...(opts.metrics ? { metrics: opts.metrics } : {}),
-      ...(opts.spoolDir ? { spoolDir: opts.spoolDir } : {}),
-    },
-    logger,
-  );
-  await waitForStopSignal();
+      logger,
+    );
+  } catch (err) {
+    stop.dispose();
+    throw err;
+  }
+  await stop.stopped;
   logger.info('stopping: flushing the sinks');
   await running.stop();
 }

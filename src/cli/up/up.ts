@@ -1,7 +1,7 @@
 import { startUp, type UpStarted } from '../../up/start.js';
 import type { CommandContext } from '../context.js';
 import { cliPassphraseSource } from '../passphrase.js';
-import { waitForStopSignal } from '../signals.js';
+import { stopSignalFromNow } from '../signals.js';
 
 /** The local daemon's socket; DOCKWARD_LOCAL_SOCKET overrides it (tests never touch the real one). */
 export const DEFAULT_SOCKET = process.env['DOCKWARD_LOCAL_SOCKET'] ?? '/var/run/docker.sock';
@@ -22,25 +22,35 @@ export async function up(
   opts: UpOptions,
   started: (r: UpStarted) => void,
 ): Promise<void> {
-  const running = await startUp(
-    ctx.paths,
-    {
-      listen: opts.listen,
-      ...(opts.upstream ? { upstream: opts.upstream } : {}),
-      localSocket: DEFAULT_SOCKET,
-      installMissing: opts.installMissing === true,
-      context: opts.context,
-    },
-    {
-      logger: ctx.logger(process.env['DOCKWARD_LOG_LEVEL'] ?? 'warn'),
-      passphrase: cliPassphraseSource(),
-      progress: (line) => ctx.out.info(line),
-    },
-  );
+  // Listening from the first step: a stop during startup is taken once startup is done (what
+  // started is stopped in order), not Node's default abrupt exit that would leave it behind.
+  const stop = stopSignalFromNow();
+  let running: Awaited<ReturnType<typeof startUp>>;
+  try {
+    running = await startUp(
+      ctx.paths,
+      {
+        listen: opts.listen,
+        ...(opts.upstream ? { upstream: opts.upstream } : {}),
+        localSocket: DEFAULT_SOCKET,
+        installMissing: opts.installMissing === true,
+        context: opts.context,
+      },
+      {
+        logger: ctx.logger(process.env['DOCKWARD_LOG_LEVEL'] ?? 'warn'),
+        passphrase: cliPassphraseSource(),
+        progress: (line) => ctx.out.info(line),
+      },
+    );
+  } catch (err) {
+    stop.dispose();
+    throw err;
+  }
   try {
     started(running.started);
-    await waitForStopSignal();
+    await stop.stopped;
   } finally {
+    stop.dispose();
     await running.stop();
   }
 }

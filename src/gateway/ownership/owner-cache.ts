@@ -18,6 +18,8 @@ export interface ObjectFacts {
   owner?: string;
   /** For an exec: the container it runs in. */
   containerId?: string;
+  /** For a network: one of dockerd's own (`bridge`, `none`), which every identity may use. */
+  predefined?: boolean;
 }
 
 interface Entry {

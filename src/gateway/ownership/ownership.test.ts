@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { eventTarget } from './events-watcher.js';
 import { OwnerCache } from './owner-cache.js';
 import { OWNER_LABEL } from './owner-label.js';
-import { type DockerCall, Ownership } from './ownership.js';
+import { type DockerCall, factsOf, Ownership } from './ownership.js';
 
 /**
  * A stand-in for dockerd's inspect answers (no daemon in a unit test; test/e2e/gateway-ownership
@@ -210,5 +210,41 @@ describe('the lookup cache', () => {
     );
     assert.equal(eventTarget('{"Type":"image","Action":"pull","Actor":{"ID":"x"}}'), undefined);
     assert.equal(eventTarget('not json'), undefined);
+  });
+});
+
+describe('predefined networks', () => {
+  it("are dockerd's own none and default bridge, never a network that only takes the name", () => {
+    const bridgeOpts = { 'com.docker.network.bridge.default_bridge': 'true' };
+    assert.equal(factsOf('network', { Name: 'none', Driver: 'null', Labels: {} }).predefined, true);
+    assert.equal(
+      factsOf('network', { Name: 'bridge', Driver: 'bridge', Options: bridgeOpts }).predefined,
+      true,
+    );
+    // an admin's network called bridge on a daemon started with --bridge=none
+    assert.equal(factsOf('network', { Name: 'bridge', Driver: 'bridge', Options: {} }).predefined, undefined);
+    assert.equal(factsOf('network', { Name: 'host', Driver: 'host' }).predefined, undefined);
+    const labelled = { Name: 'none', Driver: 'null', Labels: { [OWNER_LABEL]: 'op' } };
+    assert.equal(factsOf('network', labelled).predefined, undefined);
+  });
+
+  it('are usable by every identity; an unlabelled network of admin is not', async () => {
+    const nets: Record<string, unknown> = {
+      none: { Id: 'n0', Name: 'none', Driver: 'null' },
+      host: { Id: 'h0', Name: 'host', Driver: 'host' },
+      admnet: { Id: 'a0', Name: 'admnet', Driver: 'bridge' },
+      opnet: { Id: 'o0', Name: 'opnet', Driver: 'bridge', Labels: { [OWNER_LABEL]: 'op' } },
+    };
+    const call: DockerCall = async (_m, path) => {
+      const n = nets[path.replace('/networks/', '')];
+      return n ? { status: 200, json: n } : { status: 404, json: {} };
+    };
+    const own = new Ownership(call);
+    const check = (ref: string) => own.check([{ kind: 'network', ref, via: 'path' }], 'op');
+    assert.equal(await check('none'), undefined);
+    assert.equal(await check('opnet'), undefined);
+    assert.match(String((await check('admnet'))?.message), /^network admnet belongs to another identity/);
+    assert.match(String((await check('host'))?.message), /^network host belongs to another identity/);
+    assert.match(String((await check('gone'))?.message), /^network gone not found$/);
   });
 });

@@ -84,7 +84,14 @@ export function factsOf(kind: ObjectKind, json: unknown): ObjectFacts {
       const owner = str(rec(j.Labels)[OWNER_LABEL]);
       const name = str(j.Name);
       const id = str(j.Id) ?? name;
-      return { exists: true, ...(id ? { id } : {}), ...(name ? { name } : {}), ...(owner ? { owner } : {}) };
+      const predefined = kind === 'network' && owner === undefined && isPredefinedNetwork(j);
+      return {
+        exists: true,
+        ...(id ? { id } : {}),
+        ...(name ? { name } : {}),
+        ...(owner ? { owner } : {}),
+        ...(predefined ? { predefined } : {}),
+      };
     }
     case 'exec': {
       const id = str(j.ID);
@@ -92,6 +99,19 @@ export function factsOf(kind: ObjectKind, json: unknown): ObjectFacts {
       return { exists: true, ...(id ? { id } : {}), ...(containerId ? { containerId } : {}) };
     }
   }
+}
+
+/**
+ * dockerd's own networks, by what they are rather than their name alone (a daemon started with
+ * `--bridge=none` has no `bridge`, and an admin could then create one by that name): `none` is the
+ * only network of the `null` driver, the default bridge says so in its options. `host` is not
+ * here: joining the host's network is host power.
+ */
+function isPredefinedNetwork(j: Record<string, unknown>): boolean {
+  if (j.Name === 'none') return j.Driver === 'null';
+  if (j.Name === 'bridge')
+    return j.Driver === 'bridge' && rec(j.Options)['com.docker.network.bridge.default_bridge'] === 'true';
+  return false;
 }
 
 export class Ownership {
@@ -160,6 +180,7 @@ export class Ownership {
         return notFound(kind, r.ref);
       }
       if (r.sharedIfUnlabelled && facts.owner === undefined) continue;
+      if (kind === 'network' && facts.predefined) continue;
       if (facts.owner !== owner) {
         const where = r.via === 'path' ? '' : ` (named in ${r.via})`;
         const whose =

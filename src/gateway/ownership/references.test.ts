@@ -78,10 +78,41 @@ describe('objectRefs', () => {
   it('ignores host and default modes and anonymous volumes', () => {
     assert.deepEqual(
       hostConfigRefs(
-        { PidMode: 'host', NetworkMode: 'bridge', Binds: ['/anon'], Mounts: [{ Type: 'tmpfs' }] },
+        { PidMode: 'host', NetworkMode: 'default', Binds: ['/anon'], Mounts: [{ Type: 'tmpfs' }] },
         'H',
       ),
       [],
+    );
+  });
+
+  it('names the networks a create body attaches: NetworkMode and EndpointsConfig keys', () => {
+    const refs = (body: unknown) =>
+      objectRefs(endpoint('container.create'), {}, new URLSearchParams(), body).map(
+        (r) => `${r.ref} ${r.via}`,
+      );
+    assert.deepEqual(refs({ HostConfig: { NetworkMode: 'admnet' } }), ['admnet HostConfig.NetworkMode']);
+    assert.deepEqual(
+      refs({
+        HostConfig: { NetworkMode: 'admnet' },
+        NetworkingConfig: { EndpointsConfig: { admnet: {}, other: {} } },
+      }),
+      [
+        'admnet HostConfig.NetworkMode',
+        'admnet NetworkingConfig.EndpointsConfig',
+        'other NetworkingConfig.EndpointsConfig',
+      ],
+    );
+    // bridge is looked up (only dockerd's own is shared); default, none and host mode name none
+    assert.deepEqual(refs({ HostConfig: { NetworkMode: 'bridge' } }), ['bridge HostConfig.NetworkMode']);
+    for (const mode of ['default', 'none', 'host', ''])
+      assert.deepEqual(
+        refs({ HostConfig: { NetworkMode: mode }, NetworkingConfig: { EndpointsConfig: { [mode]: {} } } }),
+        [],
+      );
+    // host attached to a container of another mode is a network like any other (fail closed)
+    assert.deepEqual(
+      refs({ HostConfig: { NetworkMode: 'default' }, NetworkingConfig: { EndpointsConfig: { host: {} } } }),
+      ['host NetworkingConfig.EndpointsConfig'],
     );
   });
 

@@ -1,7 +1,8 @@
 /**
  * The Docker objects a request names: in its path (`/containers/{id}/...`), its query
  * (`/commit?container=`) or its body (`container:X` namespace modes, `VolumesFrom`, named
- * volumes in `Binds` and `Mounts`, `Links`, a network connect's `Container`). Pure: the
+ * volumes in `Binds` and `Mounts`, `Links`, networks in `NetworkMode` and
+ * `NetworkingConfig.EndpointsConfig`, a network connect's `Container`). Pure: the
  * ownership stage looks each one up. A request naming an object a role may not touch is refused
  * whatever else it does, so every place dockerd resolves a name must be listed here.
  */
@@ -41,7 +42,29 @@ function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
 }
 
-/** The references a HostConfig makes to other containers and to named volumes. */
+/** Network modes that name no network object (`default` is the daemon's own default). */
+const NETWORK_MODES_NOT_NAMED: ReadonlySet<string> = new Set(['', 'default', 'none', 'host']);
+
+/**
+ * The networks a create body's `NetworkingConfig.EndpointsConfig` attaches (its keys, as dockerd
+ * resolves them: name, id or id prefix). `host` is a network here unless the network mode is
+ * host already (the docker CLI sends both): attaching it to a container of another mode is not
+ * something a client should reach past the hostNamespaces rule.
+ */
+export function endpointsConfigRefs(body: Record<string, unknown>): ObjectRef[] {
+  const net = body.NetworkingConfig;
+  if (!isRecord(net) || !isRecord(net.EndpointsConfig)) return [];
+  const mode = isRecord(body.HostConfig) ? body.HostConfig.NetworkMode : undefined;
+  const out: ObjectRef[] = [];
+  for (const name of Object.keys(net.EndpointsConfig)) {
+    if (name === mode && NETWORK_MODES_NOT_NAMED.has(name)) continue;
+    if (name === '' || name === 'default' || name === 'none') continue;
+    out.push({ kind: 'network', ref: name, via: 'NetworkingConfig.EndpointsConfig' });
+  }
+  return out;
+}
+
+/** The references a HostConfig makes to other containers, networks and named volumes. */
 export function hostConfigRefs(host: unknown, at: string): ObjectRef[] {
   if (!isRecord(host)) return [];
   const out: ObjectRef[] = [];
@@ -51,6 +74,12 @@ export function hostConfigRefs(host: unknown, at: string): ObjectRef[] {
     if (typeof v === 'string' && v.startsWith('container:'))
       out.push({ kind: 'container', ref: v.slice('container:'.length), via: `${at}.${mode}` });
   }
+  // Any other network mode but the daemon's default, `none` and `host` (host power: the policy's
+  // hostNamespaces decides) names a network: `bridge` too, which the check lets through only when
+  // it is dockerd's own.
+  const mode = host.NetworkMode;
+  if (typeof mode === 'string' && !mode.startsWith('container:') && !NETWORK_MODES_NOT_NAMED.has(mode))
+    out.push({ kind: 'network', ref: mode, via: `${at}.NetworkMode` });
   for (const v of strings(host.VolumesFrom)) {
     // `name[:ro|rw]`
     const name = v.replace(/:(ro|rw)$/, '');
@@ -111,7 +140,9 @@ export function objectRefs(
     if (c) out.push({ kind: 'container', ref: c, via: 'query container' });
   }
   if (isRecord(body)) {
-    if (endpoint.name === 'container.create') out.push(...hostConfigRefs(body.HostConfig, 'HostConfig'));
+    if (endpoint.name === 'container.create') {
+      out.push(...hostConfigRefs(body.HostConfig, 'HostConfig'), ...endpointsConfigRefs(body));
+    }
     // Below API 1.24 a start body is host configuration (see canonical-body.ts).
     if (endpoint.name === 'container.start') out.push(...hostConfigRefs(body, 'body'));
     if (
