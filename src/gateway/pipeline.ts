@@ -34,7 +34,7 @@ import {
   canonicalizePath,
   hijacks,
 } from './stages/canonicalize.js';
-import { decide } from './stages/decide.js';
+import { decide, deniedError } from './stages/decide.js';
 import { guardFetch, type ResolveHost } from './stages/fetch-guard.js';
 import { checkOwned, labelOwned } from './stages/own.js';
 import { LABELLED_BODIES } from './ownership/owner-label.js';
@@ -139,7 +139,7 @@ export async function check(
     const refused = await guardFetch(verdict.decision, deps.resolveHost);
     if (refused) {
       verdict.decision = { ...verdict.decision, allow: false, ...refused };
-      verdict.error = new DockwardError('DW_E_DENIED', `denied by ${refused.rule}: ${refused.reason}`);
+      verdict.error = deniedError(refused.rule, refused.reason);
     }
   }
   if (verdict.error) {

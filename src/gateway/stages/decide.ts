@@ -1,5 +1,6 @@
 import { DockwardError } from '../../errors.js';
 import type { Decider, Decision, Explanation, PolicyIdentity } from '../../policy/decision.js';
+import { truncateField } from '../audit-log/bound.js';
 import type { CanonicalRequest } from '../canonical-request.js';
 
 /**
@@ -32,6 +33,17 @@ export function decide(
   if (decision.allow) return { decision };
   return {
     decision,
-    error: new DockwardError('DW_E_DENIED', `denied by ${decision.rule}: ${decision.reason}`),
+    error: deniedError(decision.rule, decision.reason),
   };
+}
+
+/** A reason quotes what the request held (a bind path, an image name): the client gets at most this much of it. */
+const CLIENT_REASON_BYTES = 15 * 1024; // under the record's 16 KiB: the record keeps the count cut
+
+/**
+ * The refusal a client gets: the rule and its reason, cut with a marker past 15 KiB so that a
+ * request cannot make its own refusal larger than itself (the audit record is cut the same way).
+ */
+export function deniedError(rule: string, reason: string): DockwardError {
+  return new DockwardError('DW_E_DENIED', `denied by ${rule}: ${truncateField(reason, CLIENT_REASON_BYTES)}`);
 }
