@@ -259,7 +259,18 @@ export class PrivateDockerd {
 
   /** Starts dockerd and waits for `/_ping`; throws with dockerd's error and last log lines if it does not come up. */
   async start(options: DockerdOptions = {}): Promise<this> {
-    const outcome = await this.tryStart(options);
+    let outcome = await this.tryStart(options);
+    // Private dockerds share the host's iptables: two that start at the same moment (parallel
+    // suites) can both try to create DOCKER-ISOLATION-STAGE-2, and the second exits with "Chain
+    // already exists". That is a race between test daemons, not a failure of the one under test.
+    for (
+      let retry = 1;
+      retry <= 3 && !outcome.up && !outcome.timedOut && IPTABLES_RACE.test(outcome.log);
+      retry++
+    ) {
+      await sleep(200 + Math.floor(Math.random() * 800));
+      outcome = await this.tryStart(options);
+    }
     if (!outcome.up) {
       const why = outcome.timedOut
         ? `did not answer /_ping within ${this.opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS} ms`
@@ -336,6 +347,10 @@ export class PrivateDockerd {
     live.delete(this);
   }
 }
+
+/** dockerd's error when another dockerd created the same iptables chain a moment before. */
+const IPTABLES_RACE =
+  /iptables failed: iptables --wait .*(Chain already exists|Chain '[^']+' does not exist|No chain\/target\/match by that name)/;
 
 /** Creates a private dockerd and starts it; on failure it cleans up and throws with dockerd's error. */
 export async function startDockerd(options: DockerdOptions = {}): Promise<PrivateDockerd> {
