@@ -1,7 +1,9 @@
 /**
  * The built-in roles, written in the policy language itself and compiled by the same engine as
  * a policy file, so there is one evaluator. Policy files may name these roles (`role: operator`,
- * `extends: operator`) but not redefine them. docs/policy.md explains each choice.
+ * `extends: operator`) but not redefine them. docs/policy.md explains each choice. The gateway
+ * runs them from their parsed and validated snapshot: after a change here, run
+ * `node --import tsx scripts/gen-builtin-policy.ts` (builtin-policy-data.test.ts says so).
  */
 export const BUILTIN_POLICY_YAML = `# dockward built-in roles (used when the gateway runs without --policy)
 version: 1

@@ -1,5 +1,5 @@
 import type { Endpoint } from '../docker/endpoints/index.js';
-import { BUILTIN_ROLE_NAMES, builtinPolicy, type CompiledPolicy, isHarmlessRead } from './compile.js';
+import { BUILTIN_ROLE_NAMES, builtinPolicy, type CompiledPolicy, isHarmlessRead } from './engine.js';
 
 export const BUILTIN_ROLES = BUILTIN_ROLE_NAMES;
 export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
@@ -16,7 +16,8 @@ export function readonlyAllows(endpoint: Endpoint): boolean {
 }
 
 /**
- * The built-in roles without a policy file, compiled from src/policy/builtin-policy.ts by the
+ * The built-in roles without a policy file, compiled from src/policy/builtin-policy.ts (its
+ * validated snapshot, builtin-policy-data.ts, so no yaml or zod at run time) by the
  * same engine as a policy file: `admin` may call everything (still audited); `readonly` only
  * reads that leak nothing; `operator` the container, image, volume and network lifecycle with
  * body rules against privileged, host mounts, host namespaces, extra capabilities, devices and

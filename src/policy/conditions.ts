@@ -4,11 +4,13 @@
  * compiled once, each is a small function from the request to a verdict with a detail that
  * ends up in the denial message.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { CANONICAL } from './canonical-body.js';
 import type { DecisionInput } from './decision.js';
 import { isGlob, nameGlob, segmentGlob } from './glob.js';
-import { imagePatternProblem, normalizeImagePattern, parseImageRef } from './image-ref.js';
+import { normalizeImagePattern, parseImageRef } from './image-ref.js';
+// Types only: the zod schemas validate policy files (schema.ts); evaluating needs no zod.
+import type { CONDITION_PARAMS } from './schema.js';
 
 /** The outcome of one condition: holds, does not hold, or cannot be known (no body). */
 export interface Verdict {
@@ -285,42 +287,7 @@ export function unconfinedOf(body: Obj): { kind: (typeof CONFINEMENTS)[number]; 
   return out;
 }
 
-// --- the condition table ------------------------------------------------------------------
-
-const any = z.literal('any');
-const bool = z.boolean();
-
-const capName = z
-  .string()
-  .transform(normalizeCapability)
-  .refine((c) => (LINUX_CAPABILITIES as readonly string[]).includes(c), {
-    message: `not a Linux capability (write SYS_ADMIN or CAP_SYS_ADMIN; ALL for all)`,
-  });
-const capList = z.union([z.literal('docker-default'), z.array(capName).min(1)]);
-
-const hostPath = z
-  .string()
-  .refine((p) => p.startsWith('/'), { message: 'a host path must be absolute (start with "/")' })
-  .transform((p) => normalizeHostPath(p));
-
-const imagePattern = z.string().superRefine((p, ctx) => {
-  const problem = imagePatternProblem(p);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-
-export const CONDITION_PARAMS = {
-  privileged: bool,
-  capAdd: z.union([any, z.array(capName).min(1), z.strictObject({ except: capList })]),
-  devices: bool,
-  hostMounts: z.union([any, z.array(hostPath).min(1)]),
-  volumesFrom: bool,
-  hostNamespaces: z.union([any, z.array(z.enum(NAMESPACES)).min(1)]),
-  unconfined: z.union([any, z.array(z.enum(CONFINEMENTS)).min(1)]),
-  execUser: z.array(z.string().min(1)).min(1),
-  image: z.array(imagePattern).min(1),
-  labels: z.union([z.array(z.string().min(1)).min(1), z.record(z.string().min(1), z.string())]),
-  query: z.record(z.string().min(1), z.array(z.string()).min(1)),
-} as const;
+// --- the condition table (parameters validated by CONDITION_PARAMS in schema.ts) -----------
 
 export type ConditionKey = keyof typeof CONDITION_PARAMS;
 export type ConditionParams = { [K in ConditionKey]?: z.output<(typeof CONDITION_PARAMS)[K]> };
@@ -551,7 +518,7 @@ const DEFS: { [K in ConditionKey]: ConditionDef<K> } = {
   },
 };
 
-export const CONDITION_KEYS = Object.keys(CONDITION_PARAMS) as ConditionKey[];
+export const CONDITION_KEYS = Object.keys(DEFS) as ConditionKey[];
 
 /** The endpoints where a condition can be checked (undefined: every endpoint). */
 export function conditionEndpoints(key: ConditionKey): ReadonlyMap<string, FactSource> | undefined {

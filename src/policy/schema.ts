@@ -4,7 +4,51 @@
  */
 import { z } from 'zod';
 import { HTTP_METHODS } from '../docker/endpoints/index.js';
-import { CONDITION_KEYS, CONDITION_PARAMS } from './conditions.js';
+import {
+  CONDITION_KEYS,
+  CONFINEMENTS,
+  LINUX_CAPABILITIES,
+  NAMESPACES,
+  normalizeCapability,
+  normalizeHostPath,
+} from './conditions.js';
+import { imagePatternProblem } from './image-ref.js';
+
+/** Each rule condition's parameter, validated and normalized (conditions.ts evaluates them). */
+const any = z.literal('any');
+const bool = z.boolean();
+
+const capName = z
+  .string()
+  .transform(normalizeCapability)
+  .refine((c) => (LINUX_CAPABILITIES as readonly string[]).includes(c), {
+    message: `not a Linux capability (write SYS_ADMIN or CAP_SYS_ADMIN; ALL for all)`,
+  });
+const capList = z.union([z.literal('docker-default'), z.array(capName).min(1)]);
+
+const hostPath = z
+  .string()
+  .refine((p) => p.startsWith('/'), { message: 'a host path must be absolute (start with "/")' })
+  .transform((p) => normalizeHostPath(p));
+
+const imagePattern = z.string().superRefine((p, ctx) => {
+  const problem = imagePatternProblem(p);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+export const CONDITION_PARAMS = {
+  privileged: bool,
+  capAdd: z.union([any, z.array(capName).min(1), z.strictObject({ except: capList })]),
+  devices: bool,
+  hostMounts: z.union([any, z.array(hostPath).min(1)]),
+  volumesFrom: bool,
+  hostNamespaces: z.union([any, z.array(z.enum(NAMESPACES)).min(1)]),
+  unconfined: z.union([any, z.array(z.enum(CONFINEMENTS)).min(1)]),
+  execUser: z.array(z.string().min(1)).min(1),
+  image: z.array(imagePattern).min(1),
+  labels: z.union([z.array(z.string().min(1)).min(1), z.record(z.string().min(1), z.string())]),
+  query: z.record(z.string().min(1), z.array(z.string()).min(1)),
+} as const;
 
 const toList = <T extends z.ZodType>(item: T) =>
   z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(item).min(1));
