@@ -9,7 +9,7 @@ import { type Summary, summarize, timeIt } from './stats.js';
 export interface BenchFigure {
   id: string;
   label: string;
-  unit: 'ms' | 'us' | 'req/s' | 'MB/s' | 'MB' | 'records/s';
+  unit: 'ms' | 'us' | 'req/s' | 'MB/s' | 'MB' | 'KB' | 'records/s';
   summary: Summary;
   target?: { op: '<' | '>='; value: number };
   /** For a load figure: the path measured (unix, native-tls, gateway, haproxy). */
