@@ -239,13 +239,16 @@ export class Pipeline {
       done();
       return;
     }
-    const ownRefusal = await checkOwned(
-      this.deps.ownership?.(),
-      checked.decision,
-      ctx.conn.identity,
-      checked.canonical,
-      checked.body?.value,
-    );
+    // Only an `own` role checks owners: others skip the stage's await (a tick per request).
+    const ownRefusal = checked.decision.own
+      ? await checkOwned(
+          this.deps.ownership?.(),
+          checked.decision,
+          ctx.conn.identity,
+          checked.canonical,
+          checked.body?.value,
+        )
+      : undefined;
     if (ownRefusal) {
       ctx.decision = {
         ...checked.decision,
