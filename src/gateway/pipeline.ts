@@ -177,6 +177,7 @@ export interface PipelineDeps {
 export class Pipeline {
   private readonly bodyLimit: number;
   private readonly unrecorded = new WeakSet<RequestContext>();
+  private lastCheckDeps: CheckDeps | undefined;
 
   constructor(private readonly deps: PipelineDeps) {
     this.bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -220,12 +221,7 @@ export class Pipeline {
       return;
     }
     const checked = await check(
-      {
-        routes: this.deps.routes,
-        decider: this.deps.decider(),
-        bodyLimit: this.bodyLimit,
-        ...(this.deps.jsonCost ? { jsonCost: this.deps.jsonCost } : {}),
-      },
+      this.checkDeps(this.deps.decider()),
       ctx.conn.identity,
       io.head,
       (limit) => io.readBody(limit),
@@ -294,6 +290,19 @@ export class Pipeline {
       return;
     }
     forward(ctx, io, this.deps.upstream(), done);
+  }
+
+  /** The same object for every request while the decider is the same (not one per request). */
+  private checkDeps(decider: Decider): CheckDeps {
+    if (this.lastCheckDeps?.decider !== decider) {
+      this.lastCheckDeps = {
+        routes: this.deps.routes,
+        decider,
+        bodyLimit: this.bodyLimit,
+        ...(this.deps.jsonCost ? { jsonCost: this.deps.jsonCost } : {}),
+      };
+    }
+    return this.lastCheckDeps;
   }
 
   private async refuse(ctx: RequestContext, err: DockwardError): Promise<void> {
