@@ -220,11 +220,8 @@ export class Pipeline {
       done();
       return;
     }
-    const checked = await check(
-      this.checkDeps(this.deps.decider()),
-      ctx.conn.identity,
-      io.head,
-      (limit) => io.readBody(limit),
+    const checked = await check(this.checkDeps(this.deps.decider()), ctx.conn.identity, io.head, (limit) =>
+      io.readBody(limit),
     );
     if (checked.canonical) ctx.canonical = checked.canonical;
     if (checked.decision) ctx.decision = checked.decision;

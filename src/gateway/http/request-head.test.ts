@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChunkedDecoder } from './chunked.js';
-import { parseRequestHead } from './request-head.js';
+import { hasBareCrOrLf, parseRequestHead } from './request-head.js';
 
 const MAX = 16 * 1024;
 const h = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
@@ -261,4 +261,20 @@ describe('chunked body decoder (table)', () => {
       assert.throws(() => decode(text), reason);
     });
   }
+});
+
+describe('bare CR or LF', () => {
+  it('finds exactly what /\\r(?!\\n)|(?<!\\r)\\n/ finds, for every string of a, CR, LF up to 7 long', () => {
+    const regex = /\r(?!\n)|(?<!\r)\n/;
+    let texts = [''];
+    let checked = 0;
+    for (let len = 0; len <= 7; len++) {
+      for (const t of texts) {
+        assert.equal(hasBareCrOrLf(t), regex.test(t), JSON.stringify(t));
+        checked++;
+      }
+      texts = texts.flatMap((t) => [`${t}a`, `${t}\r`, `${t}\n`]);
+    }
+    assert.equal(checked, 3280);
+  });
 });

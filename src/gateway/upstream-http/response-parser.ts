@@ -1,4 +1,5 @@
 import { ChunkedDecoder } from '../http/chunked.js';
+import { hasBareCrOrLf } from '../http/request-head.js';
 
 /**
  * A strict parser for dockerd's answers on an upstream connection (RFC 9112), fed the bytes as
@@ -40,7 +41,6 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible ASCII, obs-text, SP and HTAB; no other control character.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
-const BARE_CR_LF = /\r(?!\n)|(?<!\r)\n/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d) ?([^\x00-\x08\x0a-\x1f\x7f]*)$/;
 
@@ -165,7 +165,7 @@ export class ResponseParser {
 
   private parseHead(text: string): ResponseHead {
     // One pass over the whole head: every CR must start a CRLF and every LF end one.
-    if (BARE_CR_LF.test(text)) throw new ResponseParseError('bare CR or LF in the head');
+    if (hasBareCrOrLf(text)) throw new ResponseParseError('bare CR or LF in the head');
     const lines = text.split('\r\n');
     const m = STATUS_LINE.exec(lines[0]!);
     if (!m) throw new ResponseParseError('malformed status line');
