@@ -37,9 +37,6 @@ export type HeadResult =
 
 /** RFC 9110 tchar. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Field value: visible ASCII, obs-text, SP and HTAB inside; no other control character. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const BAD_VALUE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 /** Request target: visible ASCII only (no space, no control, no obs-text). */
 const TARGET = /^[\u0021-\u007e]+$/;
 const CONTENT_LENGTH = /^[0-9]{1,15}$/;
@@ -99,9 +96,9 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): HeadResult 
     const colon = line.indexOf(':');
     if (colon <= 0) return refused(400, 'malformed header line');
     const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return refused(400, `malformed header name "${printable(name)}"`);
+    if (!isToken(name)) return refused(400, `malformed header name "${printable(name)}"`);
     const value = trimOws(line, colon + 1);
-    if (BAD_VALUE.test(value)) return refused(400, `control character in header ${name}`);
+    if (hasControlChar(value)) return refused(400, `control character in header ${name}`);
     rawHeaders.push(name, value);
     switch (name.toLowerCase()) {
       case 'content-length':
@@ -213,6 +210,30 @@ export function hasBareCrOrLf(text: string): boolean {
   }
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) {
     if (i === 0 || text.charCodeAt(i - 1) !== 0x0d) return true;
+  }
+  return false;
+}
+
+/** RFC 9110 tchar, by character code (0-127). */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+  TCHAR[c.charCodeAt(0)] = 1;
+
+/** The same test as TOKEN (a header name), by a table: a regex per header cost more. */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 127 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+/** The same test as BAD_VALUE: a control character other than HTAB (field values). */
+export function hasControlChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
   }
   return false;
 }
