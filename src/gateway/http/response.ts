@@ -149,7 +149,8 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
     const noBody = this.ctx.head || this.status === 204 || this.status === 304 || this.status < 200;
     let hasLength = false;
     for (let i = 0; i < this.headers.length; i += 2) {
-      if (this.headers[i]!.toLowerCase() === 'content-length') hasLength = true;
+      const name = this.headers[i]!;
+      if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
     }
     this.framing = noBody ? 'none' : hasLength ? 'length' : this.ctx.minor === 1 ? 'chunked' : 'close';
     const keepAlive = this.framing !== 'close' && this.ctx.keepAlive();

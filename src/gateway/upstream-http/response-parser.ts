@@ -184,6 +184,9 @@ export class ResponseParser {
       // Field values: visible ASCII, obs-text, SP and HTAB; no other control character.
       if (hasControlChar(value)) throw new ResponseParseError('control character in a header value');
       rawHeaders.push(name, value);
+      // Only three names matter here; most headers skip the lowercasing by their length.
+      const n = name.length;
+      if (n !== 14 && n !== 17 && n !== 10) continue;
       const lower = name.toLowerCase();
       if (lower === 'content-length') {
         lengths++;
