@@ -28,12 +28,15 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], keepUpgrad
   return out;
 }
 
-/** The response headers sent back to the client (hop-by-hop removed; Node frames the body). */
+/** The lengths of the hop-by-hop names: a name of another length is not one (no lowercasing). */
+const HOP_BY_HOP_LENGTHS = new Set([...HOP_BY_HOP].map((h) => h.length));
+
+/** The response headers sent back to the client (hop-by-hop removed; the gateway frames the body). */
 export function downstreamResponseHeaders(rawHeaders: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const lower = rawHeaders[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) continue;
+    const name = rawHeaders[i]!;
+    if (HOP_BY_HOP_LENGTHS.has(name.length) && HOP_BY_HOP.has(name.toLowerCase())) continue;
     out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
   return out;

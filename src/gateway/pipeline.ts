@@ -177,6 +177,7 @@ export interface PipelineDeps {
 export class Pipeline {
   private readonly bodyLimit: number;
   private readonly unrecorded = new WeakSet<RequestContext>();
+  private lastCheckDeps: CheckDeps | undefined;
 
   constructor(private readonly deps: PipelineDeps) {
     this.bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -219,16 +220,8 @@ export class Pipeline {
       done();
       return;
     }
-    const checked = await check(
-      {
-        routes: this.deps.routes,
-        decider: this.deps.decider(),
-        bodyLimit: this.bodyLimit,
-        ...(this.deps.jsonCost ? { jsonCost: this.deps.jsonCost } : {}),
-      },
-      ctx.conn.identity,
-      io.head,
-      (limit) => io.readBody(limit),
+    const checked = await check(this.checkDeps(this.deps.decider()), ctx.conn.identity, io.head, (limit) =>
+      io.readBody(limit),
     );
     if (checked.canonical) ctx.canonical = checked.canonical;
     if (checked.decision) ctx.decision = checked.decision;
@@ -239,13 +232,16 @@ export class Pipeline {
       done();
       return;
     }
-    const ownRefusal = await checkOwned(
-      this.deps.ownership?.(),
-      checked.decision,
-      ctx.conn.identity,
-      checked.canonical,
-      checked.body?.value,
-    );
+    // Only an `own` role checks owners: others skip the stage's await (a tick per request).
+    const ownRefusal = checked.decision.own
+      ? await checkOwned(
+          this.deps.ownership?.(),
+          checked.decision,
+          ctx.conn.identity,
+          checked.canonical,
+          checked.body?.value,
+        )
+      : undefined;
     if (ownRefusal) {
       ctx.decision = {
         ...checked.decision,
@@ -291,6 +287,19 @@ export class Pipeline {
       return;
     }
     forward(ctx, io, this.deps.upstream(), done);
+  }
+
+  /** The same object for every request while the decider is the same (not one per request). */
+  private checkDeps(decider: Decider): CheckDeps {
+    if (this.lastCheckDeps?.decider !== decider) {
+      this.lastCheckDeps = {
+        routes: this.deps.routes,
+        decider,
+        bodyLimit: this.bodyLimit,
+        ...(this.deps.jsonCost ? { jsonCost: this.deps.jsonCost } : {}),
+      };
+    }
+    return this.lastCheckDeps;
   }
 
   private async refuse(ctx: RequestContext, err: DockwardError): Promise<void> {

@@ -71,6 +71,8 @@ export class HttpConnection {
   private readonly onEnd = () => this.clientEnded();
   private readonly onClose = () => this.closed();
   private readonly onDrain = () => this.current?.writer?.drained();
+  private readonly onHeadTimeout = () => this.headTimedOut();
+  private readonly onKeepAliveTimeout = () => this.socket.end();
 
   constructor(
     readonly socket: Duplex,
@@ -85,7 +87,7 @@ export class HttpConnection {
     socket.on('close', this.onClose);
     socket.on('drain', this.onDrain);
     // A fresh connection must send its first head in time, as any later one.
-    this.arm(options.headersTimeoutMs, () => this.headTimedOut());
+    this.arm(options.headersTimeoutMs, this.onHeadTimeout);
   }
 
   /** True when no request is in flight (stop() closes such connections at once). */
@@ -127,13 +129,15 @@ export class HttpConnection {
   /** Tries to read a request head from what has arrived. */
   private parse(): void {
     if (this.pendingBytes === 0) return;
-    if (this.phase === 'idle') {
-      this.phase = 'head';
-      this.arm(this.options.headersTimeoutMs, () => this.headTimedOut());
-    }
     const buf = this.take();
     const res = parseRequestHead(buf, this.options.maxHeadBytes);
     if (res.kind === 'incomplete') {
+      // The head clock starts with its first byte; a head that came whole needs no clock (one
+      // timer refresh less per request).
+      if (this.phase === 'idle') {
+        this.phase = 'head';
+        this.arm(this.options.headersTimeoutMs, this.onHeadTimeout);
+      }
       this.pending = [buf];
       this.pendingBytes = buf.length;
       return;
@@ -188,7 +192,7 @@ export class HttpConnection {
     if (this.pendingBytes > 0) {
       setImmediate(() => this.parse());
     } else {
-      this.arm(this.options.keepAliveTimeoutMs, () => this.socket.end());
+      this.arm(this.options.keepAliveTimeoutMs, this.onKeepAliveTimeout);
     }
   }
 

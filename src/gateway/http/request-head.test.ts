@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChunkedDecoder } from './chunked.js';
-import { parseRequestHead } from './request-head.js';
+import { hasBareCrOrLf, hasControlChar, isToken, parseRequestHead } from './request-head.js';
 
 const MAX = 16 * 1024;
 const h = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
@@ -261,4 +261,39 @@ describe('chunked body decoder (table)', () => {
       assert.throws(() => decode(text), reason);
     });
   }
+});
+
+describe('bare CR or LF', () => {
+  it('finds exactly what /\\r(?!\\n)|(?<!\\r)\\n/ finds, for every string of a, CR, LF up to 7 long', () => {
+    const regex = /\r(?!\n)|(?<!\r)\n/;
+    let texts = [''];
+    let checked = 0;
+    for (let len = 0; len <= 7; len++) {
+      for (const t of texts) {
+        assert.equal(hasBareCrOrLf(t), regex.test(t), JSON.stringify(t));
+        checked++;
+      }
+      texts = texts.flatMap((t) => [`${t}a`, `${t}\r`, `${t}\n`]);
+    }
+    assert.equal(checked, 3280);
+  });
+});
+
+describe('header name and value characters', () => {
+  const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the regex the table replaced
+  const BAD_VALUE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+  it('agree with the regexes they replaced, for every latin1 character alone and inside text', () => {
+    assert.equal(isToken(''), TOKEN.test(''));
+    assert.equal(hasControlChar(''), BAD_VALUE.test(''));
+    for (let c = 0; c < 256; c++) {
+      const ch = String.fromCharCode(c);
+      for (const text of [ch, `a${ch}`, `${ch}Z`, `x-${ch}-y`, ch + ch]) {
+        assert.equal(isToken(text), TOKEN.test(text), `name ${JSON.stringify(text)}`);
+        assert.equal(hasControlChar(text), BAD_VALUE.test(text), `value ${JSON.stringify(text)}`);
+      }
+    }
+    assert.equal(isToken('\u0100abc'), false);
+    assert.equal(hasControlChar('caf\u00e9\u0100'), false);
+  });
 });

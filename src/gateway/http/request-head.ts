@@ -37,14 +37,9 @@ export type HeadResult =
 
 /** RFC 9110 tchar. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Field value: visible ASCII, obs-text, SP and HTAB inside; no other control character. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const BAD_VALUE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 /** Request target: visible ASCII only (no space, no control, no obs-text). */
 const TARGET = /^[\u0021-\u007e]+$/;
 const CONTENT_LENGTH = /^[0-9]{1,15}$/;
-/** A CR not followed by LF, or an LF not preceded by CR (one pass over the head). */
-const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
 const NO_BODY: Framing = { kind: 'none' };
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
@@ -69,7 +64,7 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): HeadResult 
   if (size > maxHeadBytes) return refused(431, 'request headers are too large');
   const text = buf.toString('latin1', 0, end);
   // Every line ends in CRLF: a CR or LF anywhere else is a bare one.
-  if (BARE_CR_OR_LF.test(text)) return refused(400, 'bare CR or LF in the request head');
+  if (hasBareCrOrLf(text)) return refused(400, 'bare CR or LF in the request head');
   const lines = text.split('\r\n');
   const requestLine = lines[0]!;
   if (requestLine.startsWith('PRI * HTTP/2.0')) {
@@ -101,9 +96,9 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): HeadResult 
     const colon = line.indexOf(':');
     if (colon <= 0) return refused(400, 'malformed header line');
     const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return refused(400, `malformed header name "${printable(name)}"`);
+    if (!isToken(name)) return refused(400, `malformed header name "${printable(name)}"`);
     const value = trimOws(line, colon + 1);
-    if (BAD_VALUE.test(value)) return refused(400, `control character in header ${name}`);
+    if (hasControlChar(value)) return refused(400, `control character in header ${name}`);
     rawHeaders.push(name, value);
     switch (name.toLowerCase()) {
       case 'content-length':
@@ -202,4 +197,43 @@ function printable(s: string): string {
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
   return t.length > 60 ? `${t.slice(0, 57)}...` : t;
+}
+
+/**
+ * A CR not followed by LF, or an LF not preceded by CR, anywhere in `text` (a head without its
+ * final blank line). The same test as /\r(?!\n)|(?<!\r)\n/, which cost more per request than
+ * the two indexOf scans.
+ */
+export function hasBareCrOrLf(text: string): boolean {
+  for (let i = text.indexOf('\r'); i !== -1; i = text.indexOf('\r', i + 1)) {
+    if (text.charCodeAt(i + 1) !== 0x0a) return true;
+  }
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) {
+    if (i === 0 || text.charCodeAt(i - 1) !== 0x0d) return true;
+  }
+  return false;
+}
+
+/** RFC 9110 tchar, by character code (0-127). */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+  TCHAR[c.charCodeAt(0)] = 1;
+
+/** The same test as TOKEN (a header name), by a table: a regex per header cost more. */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 127 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+/** The same test as BAD_VALUE: a control character other than HTAB (field values). */
+export function hasControlChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
 }

@@ -58,6 +58,7 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushQueued = false;
+  private ending = false;
   private closed = false;
   private readonly flushLater = () => {
     this.flushQueued = false;
@@ -107,6 +108,8 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
 
   end(chunk?: Buffer | string): this {
     if (this.writableEnded) return this;
+    // Everything queued from here leaves in the flush below: no end-of-tick flush to schedule.
+    this.ending = true;
     if (chunk !== undefined) this.write(chunk);
     else if (!this.headersSent) this.sendHead();
     this.writableEnded = true;
@@ -146,7 +149,8 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
     const noBody = this.ctx.head || this.status === 204 || this.status === 304 || this.status < 200;
     let hasLength = false;
     for (let i = 0; i < this.headers.length; i += 2) {
-      if (this.headers[i]!.toLowerCase() === 'content-length') hasLength = true;
+      const name = this.headers[i]!;
+      if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
     }
     this.framing = noBody ? 'none' : hasLength ? 'length' : this.ctx.minor === 1 ? 'chunked' : 'close';
     const keepAlive = this.framing !== 'close' && this.ctx.keepAlive();
@@ -163,7 +167,7 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
   private queue(data: Buffer): void {
     this.out.push(data);
     this.outBytes += data.length;
-    if (!this.flushQueued) {
+    if (!this.flushQueued && !this.ending) {
       this.flushQueued = true;
       process.nextTick(this.flushLater);
     }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { ConnectionPool } from './pool.js';
+import type { ConnectionPool, PooledSocketUser } from './pool.js';
 import { type ResponseHead, ResponseParser } from './response-parser.js';
 
 export interface ExchangeHandler {
@@ -23,8 +23,9 @@ const CRLF = Buffer.from('\r\n', 'latin1');
  * back to the pool only when the request was sent whole, the response read whole, the framing
  * allowed keep-alive and nothing followed it.
  */
-export class UpstreamExchange {
+export class UpstreamExchange implements PooledSocketUser {
   private socket!: Socket;
+  private reused = false;
   private parser!: ResponseParser;
   private head: ResponseHead | null = null;
   private requestDone: boolean;
@@ -94,8 +95,9 @@ export class UpstreamExchange {
   }
 
   private start(): void {
-    const { socket, reused } = this.pool.acquire();
+    const { socket, reused } = this.pool.acquire(this);
     this.socket = socket;
+    this.reused = reused;
     this.parser = new ResponseParser(this.method, {
       onHead: (head) => {
         this.head = head;
@@ -108,9 +110,6 @@ export class UpstreamExchange {
         this.handler.onEnd();
       },
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.onClose(err, reused));
-    socket.on('close', () => this.onClose(undefined, reused));
     // A streamed body's first pieces join the head in this tick's write; otherwise one write.
     if (this.streaming) this.cork();
     if (this.body && this.body.length > 0) {
@@ -118,7 +117,12 @@ export class UpstreamExchange {
     } else socket.write(this.requestHead, 'latin1');
   }
 
-  private onData(chunk: Buffer): void {
+  /** The socket's events, passed on by the pool while this exchange holds it. */
+  onError(err: Error): void {
+    this.onClose(err);
+  }
+
+  onData(chunk: Buffer): void {
     if (this.finished && !this.parser.done) return;
     let used: number;
     try {
@@ -130,24 +134,22 @@ export class UpstreamExchange {
     if (this.parser.done) {
       const clean = used === chunk.length && this.requestDone && this.head!.keepAlive;
       if (clean && !this.socket.destroyed) {
-        const socket = this.socket;
-        socket.removeAllListeners('data');
-        this.pool.release(socket);
+        this.pool.release(this.socket);
       } else this.socket.destroy();
     } else if (!this.finished && this.head && this.head.status === 101) {
       this.fail(new Error('dockerd switched protocols on a plain request'));
     }
   }
 
-  private onClose(err: Error | undefined, reused: boolean): void {
+  onClose(err?: Error): void {
+    const reused = this.reused;
     if (this.finished) return;
     if (err === undefined && this.parser.closed()) return; // close-delimited end
     const retry = reused && !this.retried && !this.parser.started && this.streaming === null;
     if (retry && (this.method === 'GET' || this.method === 'HEAD')) {
       // A kept-alive connection the daemon closed as we reused it: the request never reached it.
       this.retried = true;
-      this.socket.removeAllListeners();
-      this.socket.on('error', () => undefined);
+      this.pool.forget(this.socket);
       this.socket.destroy();
       this.start();
       return;
