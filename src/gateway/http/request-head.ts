@@ -167,8 +167,8 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): HeadResult 
   };
 }
 
-/** The field value from `start`, without the optional whitespace (SP, HTAB) around it. */
-function trimOws(line: string, start: number): string {
+/** The field value from `start`, without the optional whitespace (SP, HTAB) around it (no regex: per header). */
+export function trimOws(line: string, start: number): string {
   let a = start;
   let b = line.length;
   while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;

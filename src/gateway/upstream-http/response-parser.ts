@@ -1,5 +1,5 @@
 import { ChunkedDecoder } from '../http/chunked.js';
-import { hasBareCrOrLf, hasControlChar, isToken } from '../http/request-head.js';
+import { hasBareCrOrLf, hasControlChar, isToken, trimOws } from '../http/request-head.js';
 
 /**
  * A strict parser for dockerd's answers on an upstream connection (RFC 9112), fed the bytes as
@@ -226,13 +226,4 @@ export class ResponseParser {
       keepAlive: !close && framing !== 'close',
     };
   }
-}
-
-/** The field value after `from`, without leading and trailing SP/HTAB (cheaper than a regex). */
-function trimOws(line: string, from: number): string {
-  let a = from;
-  let b = line.length;
-  while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
-  while (b > a && (line.charCodeAt(b - 1) === 0x20 || line.charCodeAt(b - 1) === 0x09)) b--;
-  return line.slice(a, b);
 }
