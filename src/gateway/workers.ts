@@ -153,19 +153,8 @@ export async function startWorkers(
         break;
     }
   };
-  // A stop signal that arrives while workers still start (one may already serve) is kept and
-  // raised again once the caller listens for it, so it drains instead of killing the primary.
-  // A caller that already listens (the gateway command does, from its first step) gets the
-  // signal itself: raising it again here would find that listener gone and kill the primary.
-  let stopSignal: NodeJS.Signals | undefined;
-  const callerListens = process.listenerCount('SIGTERM') > 0 && process.listenerCount('SIGINT') > 0;
-  const early = (signal: NodeJS.Signals) => {
-    stopSignal ??= signal;
-  };
-  if (!callerListens) {
-    process.on('SIGTERM', early);
-    process.on('SIGINT', early);
-  }
+  // A stop signal during start-up is the caller's: the gateway command listens for SIGTERM and
+  // SIGINT from its first step (stopSignalFromNow), and stops the workers once they are ready.
   const ready: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     const worker = cluster.fork({ DOCKWARD_GATEWAY_WORKER: String(i + 1) });
@@ -204,13 +193,6 @@ export async function startWorkers(
     stopping = true;
     killAll();
     throw err;
-  } finally {
-    process.off('SIGTERM', early);
-    process.off('SIGINT', early);
-    if (stopSignal) {
-      const signal = stopSignal;
-      setImmediate(() => process.kill(process.pid, signal));
-    }
   }
   logger.info({ workers: count }, 'gateway workers listening');
   return {
