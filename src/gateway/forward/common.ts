@@ -63,6 +63,8 @@ export function relayResponse(
   finish: () => void,
   exchange: () => UpstreamExchange | undefined,
 ): ExchangeHandler {
+  // One pause at a time: several pieces of one socket read may pass the bound before it takes effect.
+  let paused = false;
   return {
     onHead(head) {
       ctx.status = head.status;
@@ -77,10 +79,14 @@ export function relayResponse(
         return;
       }
       res.write(piece);
-      if (res.writableLength >= RELAY_QUEUE_BYTES) {
+      if (!paused && res.writableLength >= RELAY_QUEUE_BYTES) {
+        paused = true;
         const ex = exchange();
         ex?.pause();
-        res.once('drain', () => ex?.resume());
+        res.once('drain', () => {
+          paused = false;
+          ex?.resume();
+        });
       }
     },
     onEnd() {
