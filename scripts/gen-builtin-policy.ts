@@ -3,12 +3,12 @@
 // gateway builds its evaluator for them without loading yaml or zod:
 //   node --import tsx scripts/gen-builtin-policy.ts && npx biome format --write src/policy/builtin-policy-data.ts
 // src/policy/builtin-policy-data.test.ts fails when the committed snapshot differs.
-import { writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUILTIN_POLICY_YAML } from '../src/policy/builtin-policy.js';
 import { parsePolicyText } from '../src/policy/compile.js';
 import { pathText } from '../src/policy/engine.js';
 import type { PolicyFile } from '../src/policy/schema.js';
+import { writeFileAtomic } from '../src/store/atomic-write.js';
 
 /** The validated built-in policy and the `[line, col]` of each rule, as compile.ts finds them. */
 export function builtinSnapshot(): { spec: PolicyFile; ruleAt: Record<string, [number, number]> } {
@@ -39,5 +39,9 @@ export const BUILTIN_POLICY_SPEC: PolicyFile = ${JSON.stringify(spec, null, 2)};
 /** Line and column of each rule in BUILTIN_POLICY_YAML (\`where\` in \`policy explain\`). */
 export const BUILTIN_RULE_AT: Readonly<Record<string, readonly [number, number]>> = ${JSON.stringify(ruleAt, null, 2)};
 `;
-  writeFileSync(new URL('../src/policy/builtin-policy-data.ts', import.meta.url), text);
+  // Atomic, like every file the project writes: a failed run leaves the committed snapshot whole.
+  await writeFileAtomic(
+    fileURLToPath(new URL('../src/policy/builtin-policy-data.ts', import.meta.url)),
+    text,
+  );
 }
