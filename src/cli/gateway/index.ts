@@ -91,7 +91,7 @@ export function gatewayCommand(): Command {
     )
     .option(
       '--workers <n>',
-      `worker processes sharing the listener (one audit log, written by the main process); default: the cores, at most ${MAX_DEFAULT_WORKERS}`,
+      `worker processes sharing the listener (one audit log, written by the main process); default: the cores less one (dockerd needs one), 1 to ${MAX_DEFAULT_WORKERS}`,
       String(defaultWorkers()),
     )
     .option(

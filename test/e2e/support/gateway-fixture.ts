@@ -178,6 +178,11 @@ export function gatewayArgs(
     ...(o.closeRevoked ? ['--close-revoked'] : []),
     ...(o.headersTimeoutMs ? ['--headers-timeout', String(o.headersTimeoutMs)] : []),
     ...(o.auditFeed ? ['--audit-feed', o.auditFeed] : []),
+    // Two workers unless a suite says otherwise: the suites then cover the cluster path (records
+    // sent to the primary's one audit log, reload and stop of every worker), which the CLI's
+    // default (the cores less one) leaves out on a 2-core machine. Single-process gateways are
+    // covered by the suites that start `dockward gateway` / `up` themselves.
+    ...(o.args?.includes('--workers') ? [] : ['--workers', '2']),
     ...(o.args ?? []),
   ];
 }
