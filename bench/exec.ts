@@ -107,9 +107,7 @@ export async function benchExec(rig: Rig): Promise<BenchFigure[]> {
   if (run.code !== 0) throw new Error(`docker run failed: ${run.stderr}`);
   const container = run.stdout.trim();
   try {
-    const paths = rig.targets.filter(
-      (t) => t.name === 'unix' || t.name === 'native-tls' || t.name === 'gateway' || t.name === 'gateway-b',
-    );
+    const paths = rig.targets.filter((t) => t.name !== 'haproxy');
     const samples = new Map<string, number[]>();
     // Two interleaved rounds per path, each a fresh exec.
     for (let round = 0; round < 2; round++) {

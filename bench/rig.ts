@@ -25,8 +25,11 @@ import { haproxyAvailable, startHaproxy } from './haproxy.js';
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 const none = async () => undefined;
 
-/** `gateway-b`: a second build of the gateway (DW_BENCH_GATEWAY_ENTRY_B), to A/B a change in one run. */
-export type PathName = 'unix' | 'native-tls' | 'gateway' | 'gateway-b' | 'haproxy';
+/**
+ * `gateway-b`: a second build of the gateway (DW_BENCH_GATEWAY_ENTRY_B), to A/B a change in one run.
+ * `node-pipe`: a bare Node mTLS relay (bench/node-pipe.mjs), the floor of what Node's TLS allows.
+ */
+export type PathName = 'unix' | 'native-tls' | 'gateway' | 'gateway-b' | 'haproxy' | 'node-pipe';
 
 export interface Target {
   name: PathName;
@@ -186,6 +189,40 @@ async function startGatewayProcess(
   };
 }
 
+/** Starts bench/node-pipe.mjs (plain Node, no loader) and waits for its port. */
+async function startNodePipe(
+  port: number,
+  socketPath: string,
+  tlsDir: string,
+  logPath: string,
+): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const fd = openSync(logPath, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(
+      process.execPath,
+      [join(REPO, 'bench', 'node-pipe.mjs'), String(port), socketPath, tlsDir],
+      { stdio: ['ignore', fd, fd] },
+    );
+  } finally {
+    closeSync(fd);
+  }
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  if (!(await waitForTcp('127.0.0.1', port, 10_000)) || child.pid === undefined) {
+    child.kill('SIGKILL');
+    throw new Error(`bench/node-pipe.mjs did not listen on ${port}: ${readFileSync(logPath, 'utf8')}`);
+  }
+  return {
+    pid: child.pid,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(5_000)]);
+      }
+    },
+  };
+}
+
 /** Starts everything; `close` stops it all and removes the temp folders. */
 export async function startRig(): Promise<Rig> {
   if (!haproxyAvailable()) console.error('bench: haproxy not found, the HAProxy path is skipped');
@@ -248,6 +285,17 @@ export async function startRig(): Promise<Rig> {
       );
       stops.push(b.stop);
       targets.push({ name: 'gateway-b', target: `https://127.0.0.1:${port}`, proxyPid: b.pid });
+    }
+    {
+      const port = await freeLoopbackPort();
+      const pipe = await startNodePipe(
+        port,
+        dockerd.socketPath,
+        server.files.dir,
+        join(home, 'node-pipe.log'),
+      );
+      stops.push(pipe.stop);
+      targets.push({ name: 'node-pipe', target: `https://127.0.0.1:${port}`, proxyPid: pipe.pid });
     }
     if (haproxyAvailable()) {
       const haPort = await freeLoopbackPort();

@@ -129,9 +129,7 @@ export async function benchStreaming(rig: Rig): Promise<BenchFigure[]> {
   try {
     const tarPath = await prepare(rig, work);
     const tarBytes = statSync(tarPath).size;
-    const paths = rig.targets.filter(
-      (t) => t.name === 'unix' || t.name === 'native-tls' || t.name === 'gateway' || t.name === 'gateway-b',
-    );
+    const paths = rig.targets.filter((t) => t.name !== 'haproxy');
     const runs: StreamRun[] = [];
     // DW_BENCH_STREAM_OPS=load measures only that direction.
     const ops = (process.env['DW_BENCH_STREAM_OPS'] ?? 'save,load,load-chunked').split(',') as Op[];
