@@ -103,12 +103,25 @@ export async function check(
   head: RequestHead,
   readBody: (limit: number) => Promise<Buffer>,
 ): Promise<Checked> {
+  return checkNow(deps, identity, head, readBody);
+}
+
+/**
+ * `check` without a promise when nothing has to be waited for (no body to read, no fetch host to
+ * resolve): the common small request then goes through the pipeline in one synchronous run, with
+ * no microtask hop per stage.
+ */
+export function checkNow(
+  deps: CheckDeps,
+  identity: PolicyIdentity,
+  head: RequestHead,
+  readBody: (limit: number) => Promise<Buffer>,
+): Checked | Promise<Checked> {
   const path = canonicalizePath(head, deps.routes);
   if (!path.ok)
     return { ok: false, error: path.error, ...(path.canonical ? { canonical: path.canonical } : {}) };
   const canonical = path.canonical;
   const endpoint = canonical.route!.endpoint;
-  let body: CanonicalBodyResult | undefined;
   // Create and reference bodies are read whatever the policy: the owner label goes into them and
   // an `own` role's references are checked in them.
   const readsBody =
@@ -118,30 +131,64 @@ export async function check(
   // A hijacked request's body (exec start's JSON) is read whole before the connection is
   // spliced; otherwise only a policy that reads this endpoint's body costs a wait here.
   if (readsBody || hijacks(head, canonical)) {
-    let raw: Buffer;
-    try {
-      raw = await readBody(deps.bodyLimit);
-    } catch (err) {
-      const error =
-        err instanceof DockwardError ? err : new DockwardError('DW_E_BAD_REQUEST', describeError(err));
-      return { ok: false, error, canonical };
-    }
-    if (readsBody) {
-      const res = canonicalizeBody(endpoint, raw, head, deps.bodyLimit, deps.jsonCost);
-      if (res instanceof DockwardError) return { ok: false, error: res, canonical };
-      body = res;
-    } else {
-      body = { bytes: raw, value: undefined, changed: false };
-    }
+    return checkWithBody(deps, identity, head, canonical, readsBody, readBody);
   }
+  return decided(deps, identity, canonical, undefined);
+}
+
+async function checkWithBody(
+  deps: CheckDeps,
+  identity: PolicyIdentity,
+  head: RequestHead,
+  canonical: CanonicalRequest,
+  readsBody: boolean,
+  readBody: (limit: number) => Promise<Buffer>,
+): Promise<Checked> {
+  let raw: Buffer;
+  try {
+    raw = await readBody(deps.bodyLimit);
+  } catch (err) {
+    const error =
+      err instanceof DockwardError ? err : new DockwardError('DW_E_BAD_REQUEST', describeError(err));
+    return { ok: false, error, canonical };
+  }
+  let body: CanonicalBodyResult;
+  if (readsBody) {
+    const res = canonicalizeBody(canonical.route!.endpoint, raw, head, deps.bodyLimit, deps.jsonCost);
+    if (res instanceof DockwardError) return { ok: false, error: res, canonical };
+    body = res;
+  } else {
+    body = { bytes: raw, value: undefined, changed: false };
+  }
+  return decided(deps, identity, canonical, body);
+}
+
+/** decide (then fetch-guard when the decision lists fetch hosts) and the owner label. */
+function decided(
+  deps: CheckDeps,
+  identity: PolicyIdentity,
+  canonical: CanonicalRequest,
+  body: CanonicalBodyResult | undefined,
+): Checked | Promise<Checked> {
   const verdict = decide(deps.decider, identity, canonical, body?.value, deps.explain);
   if (!verdict.error && verdict.decision.fetchHosts) {
-    const refused = await guardFetch(verdict.decision, deps.resolveHost);
-    if (refused) {
-      verdict.decision = { ...verdict.decision, allow: false, ...refused };
-      verdict.error = deniedError(refused.rule, refused.reason);
-    }
+    return guardFetch(verdict.decision, deps.resolveHost).then((refused) => {
+      if (refused) {
+        verdict.decision = { ...verdict.decision, allow: false, ...refused };
+        verdict.error = deniedError(refused.rule, refused.reason);
+      }
+      return verdictOf(verdict, identity, canonical, body);
+    });
   }
+  return verdictOf(verdict, identity, canonical, body);
+}
+
+function verdictOf(
+  verdict: ReturnType<typeof decide>,
+  identity: PolicyIdentity,
+  canonical: CanonicalRequest,
+  body: CanonicalBodyResult | undefined,
+): Checked {
   if (verdict.error) {
     return {
       ok: false,
@@ -186,8 +233,10 @@ export class Pipeline {
   /**
    * Runs one request through every stage. Whatever ends it (answer, refusal, a stage that
    * throws), it completes exactly once; a stage that throws refuses it, never forwards it.
+   * A stage that has nothing to wait for runs at once: a small request is checked, recorded and
+   * forwarded in one synchronous run (the stages return a promise only when they must wait).
    */
-  async run(conn: ConnectionInfo, io: RequestIO): Promise<void> {
+  run(conn: ConnectionInfo, io: RequestIO): void {
     const ctx: RequestContext = {
       requestId: randomUUID(),
       conn,
@@ -203,45 +252,61 @@ export class Pipeline {
       completed = true;
       this.complete(ctx);
     };
-    try {
-      await this.stages(ctx, io, done);
-    } catch (err) {
+    const failed = (err: unknown) => {
       ctx.status ??= 500;
       ctx.error ??= describeError(err);
       this.deps.logger.error({ err: describeError(err) }, 'request failed inside the gateway: refused');
       if (!ctx.hijacked)
         io.refuse(new DockwardError('DW_E_INTERNAL', 'the gateway could not handle this request'));
       done();
+    };
+    try {
+      this.stages(ctx, io, done)?.catch(failed);
+    } catch (err) {
+      failed(err);
     }
   }
 
-  private async stages(ctx: RequestContext, io: RequestIO, done: () => void): Promise<void> {
-    if (this.deps.recordRate && (await this.overRate(ctx, io))) {
-      done();
-      return;
-    }
-    const checked = await check(this.checkDeps(this.deps.decider()), ctx.conn.identity, io.head, (limit) =>
+  private stages(ctx: RequestContext, io: RequestIO, done: () => void): Promise<void> | undefined {
+    const over = this.deps.recordRate ? this.overRate(ctx, io) : undefined;
+    if (over) return over.then(() => done());
+    const checked = checkNow(this.checkDeps(this.deps.decider()), ctx.conn.identity, io.head, (limit) =>
       io.readBody(limit),
     );
+    if (checked instanceof Promise) return checked.then((c) => this.checked(ctx, io, done, c));
+    return this.checked(ctx, io, done, checked);
+  }
+
+  /** decide has spoken: refuse, or go on to own → record → forward. */
+  private checked(
+    ctx: RequestContext,
+    io: RequestIO,
+    done: () => void,
+    checked: Checked,
+  ): Promise<void> | undefined {
     if (checked.canonical) ctx.canonical = checked.canonical;
     if (checked.decision) ctx.decision = checked.decision;
-    if (!checked.ok) {
-      await this.refuse(ctx, checked.error);
-      ctx.status = io.refuse(checked.error);
-      io.discardBody();
-      done();
-      return;
+    if (!checked.ok) return this.refuseWith(ctx, io, done, checked.error);
+    // Only an `own` role checks owners: others skip the stage (and its wait).
+    if (checked.decision.own) {
+      return checkOwned(
+        this.deps.ownership?.(),
+        checked.decision,
+        ctx.conn.identity,
+        checked.canonical,
+        checked.body?.value,
+      ).then((refusal) => this.owned(ctx, io, done, checked, refusal));
     }
-    // Only an `own` role checks owners: others skip the stage's await (a tick per request).
-    const ownRefusal = checked.decision.own
-      ? await checkOwned(
-          this.deps.ownership?.(),
-          checked.decision,
-          ctx.conn.identity,
-          checked.canonical,
-          checked.body?.value,
-        )
-      : undefined;
+    return this.owned(ctx, io, done, checked, undefined);
+  }
+
+  private owned(
+    ctx: RequestContext,
+    io: RequestIO,
+    done: () => void,
+    checked: Checked & { ok: true },
+    ownRefusal: DockwardError | undefined,
+  ): Promise<void> | undefined {
     if (ownRefusal) {
       ctx.decision = {
         ...checked.decision,
@@ -249,11 +314,7 @@ export class Pipeline {
         rule: `${checked.decision.role}/own`,
         reason: ownRefusal.message,
       };
-      await this.refuse(ctx, ownRefusal);
-      ctx.status = io.refuse(ownRefusal);
-      io.discardBody();
-      done();
-      return;
+      return this.refuseWith(ctx, io, done, ownRefusal);
     }
     const streamLimit = this.deps.streams;
     const streams = checked.canonical.route!.endpoint.streams;
@@ -265,11 +326,7 @@ export class Pipeline {
           'DW_E_LIMIT_REACHED',
           `${who} has as many streams open as the gateway allows (--max-streams-per-identity)`,
         );
-        await this.refuse(ctx, err);
-        ctx.status = io.refuse(err);
-        io.discardBody();
-        done();
-        return;
+        return this.refuseWith(ctx, io, done, err);
       }
       ctx.streamSlot = who; // given back when the request completes
     }
@@ -277,16 +334,35 @@ export class Pipeline {
       ctx.body = checked.body.bytes;
       if (checked.body.value !== undefined) ctx.bodyValue = checked.body.value;
     }
-    try {
-      await recordDecision(this.deps.audit(), ctx);
-    } catch (err) {
-      // No record, no request: the audit log is part of the security decision.
+    // No record, no request: the audit log is part of the security decision.
+    const unrecorded = (err: unknown) => {
       const e = new DockwardError('DW_E_INTERNAL', `cannot write the audit record: ${describeError(err)}`);
       ctx.status = io.refuse(e);
       done();
-      return;
+    };
+    let recorded: Promise<void> | undefined;
+    try {
+      recorded = recordDecision(this.deps.audit(), ctx);
+    } catch (err) {
+      unrecorded(err);
+      return undefined;
     }
+    if (recorded) return recorded.then(() => forward(ctx, io, this.deps.upstream(), done), unrecorded);
     forward(ctx, io, this.deps.upstream(), done);
+    return undefined;
+  }
+
+  /** A refusal: its record (awaited), the Docker-style answer, the body left unread. */
+  private async refuseWith(
+    ctx: RequestContext,
+    io: RequestIO,
+    done: () => void,
+    err: DockwardError,
+  ): Promise<void> {
+    await this.refuse(ctx, err);
+    ctx.status = io.refuse(err);
+    io.discardBody();
+    done();
   }
 
   /** The same object for every request while the decider is the same (not one per request). */
@@ -322,7 +398,7 @@ export class Pipeline {
         ? { rule: ctx.decision.rule }
         : { rule: err.code }),
       reason: err.message,
-    }).catch((e: unknown) =>
+    })?.catch((e: unknown) =>
       this.deps.logger.error({ err: describeError(e) }, 'cannot write the audit record of a refusal'),
     );
     ctx.status = toHttpStatus(err);
@@ -331,23 +407,34 @@ export class Pipeline {
   /**
    * Refuses (429) a request over its identity's rate before any parsing; records one summarizing
    * decision per identity and second, none for the rest (a flood cannot rotate history away).
+   * Undefined when the request is within the rate (no wait), else the refusal under way.
    */
-  private async overRate(ctx: RequestContext, io: RequestIO): Promise<boolean> {
+  private overRate(ctx: RequestContext, io: RequestIO): Promise<void> | undefined {
     const limiter = this.deps.recordRate!;
     const id = ctx.conn.identity;
     const verdict = limiter.take(id.fingerprint ?? `${id.cn}/${id.serial}`);
-    if (verdict.ok) return false;
+    if (verdict.ok) return undefined;
+    return this.refuseOverRate(ctx, io, limiter.perSecond, verdict.summary);
+  }
+
+  private async refuseOverRate(
+    ctx: RequestContext,
+    io: RequestIO,
+    perSecond: number,
+    summary: { refused: number; sinceMs: number } | undefined,
+  ): Promise<void> {
+    const id = ctx.conn.identity;
     const err = new DockwardError(
       'DW_E_RATE_LIMITED',
-      `too many requests from ${id.cn}: over ${limiter.perSecond} per second (the gateway's --audit-rate); retry later`,
+      `too many requests from ${id.cn}: over ${perSecond} per second (the gateway's --audit-rate); retry later`,
     );
     this.deps.metrics.denied.inc({ reason: 'rate' });
-    if (verdict.summary) {
-      const { refused, sinceMs } = verdict.summary;
+    if (summary) {
+      const { refused, sinceMs } = summary;
       await recordDecision(this.deps.audit(), ctx, {
         rule: 'gateway/audit-rate',
-        reason: `${refused} request${refused === 1 ? '' : 's'} of ${id.cn} refused over --audit-rate ${limiter.perSecond}/s${sinceMs > 0 ? ` in the last ${(sinceMs / 1000).toFixed(1)} s` : ''} (this one included; only this record is written for them)`,
-      }).catch((e: unknown) =>
+        reason: `${refused} request${refused === 1 ? '' : 's'} of ${id.cn} refused over --audit-rate ${perSecond}/s${sinceMs > 0 ? ` in the last ${(sinceMs / 1000).toFixed(1)} s` : ''} (this one included; only this record is written for them)`,
+      })?.catch((e: unknown) =>
         this.deps.logger.error({ err: describeError(e) }, 'cannot write the audit record of a refusal'),
       );
     } else {
@@ -355,7 +442,6 @@ export class Pipeline {
     }
     ctx.status = io.refuse(err);
     io.discardBody();
-    return true;
   }
 
   private complete(ctx: RequestContext): void {

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 
@@ -47,7 +46,7 @@ const COPY_BELOW_BYTES = 16 * 1024;
  * once on `end()` (a small answer, head and body, is one buffer and one socket write: no writev,
  * no cork, no wait for the next tick).
  */
-export class ResponseWriter extends EventEmitter implements ResponseSink {
+export class ResponseWriter implements ResponseSink {
   headersSent = false;
   writableEnded = false;
   writableFinished = false;
@@ -64,12 +63,43 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
     this.flushQueued = false;
     this.flush();
   };
+  /**
+   * The two events a transport listens for, as plain lists: one response per request made an
+   * EventEmitter (and its listener bookkeeping) a measurable part of a small request's cost.
+   */
+  private closeListeners: Array<() => void> | undefined;
+  private drainListeners: Array<() => void> | undefined;
 
   constructor(
     private readonly socket: Duplex,
     private readonly ctx: ResponseContext,
-  ) {
-    super();
+  ) {}
+
+  /** 'close': the response is finished or will never be (called once). */
+  on(_event: 'close', listener: () => void): this {
+    if (this.closeListeners) this.closeListeners.push(listener);
+    else this.closeListeners = [listener];
+    return this;
+  }
+
+  /** 'drain': the client's side can take more ('close' as `on`: it comes once anyway). */
+  once(event: 'drain' | 'close', listener: () => void): this {
+    if (event === 'close') return this.on('close', listener);
+    if (this.drainListeners) this.drainListeners.push(listener);
+    else this.drainListeners = [listener];
+    return this;
+  }
+
+  private emitClose(): void {
+    const listeners = this.closeListeners;
+    this.closeListeners = undefined;
+    if (listeners) for (const l of listeners) l();
+  }
+
+  private emitDrain(): void {
+    const listeners = this.drainListeners;
+    this.drainListeners = undefined;
+    if (listeners) for (const l of listeners) l();
   }
 
   get destroyed(): boolean {
@@ -118,8 +148,7 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
     // The last write: out now (the connection may end or take the next request right after).
     this.flush();
     this.writableFinished = true;
-    this.emit('finish');
-    this.emit('close');
+    this.emitClose();
     this.ctx.onFinish();
     return this;
   }
@@ -136,12 +165,12 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
     if (this.closed) return;
     this.closed = true;
     this.dropQueue();
-    if (!this.writableFinished) this.emit('close');
+    if (!this.writableFinished) this.emitClose();
   }
 
   /** The socket drained: transports waiting to write more are told. */
   drained(): void {
-    this.emit('drain');
+    this.emitDrain();
   }
 
   private sendHead(): void {
@@ -191,7 +220,7 @@ export class ResponseWriter extends EventEmitter implements ResponseSink {
     }
     // A transport told to wait (write() false, or writableLength high) waits for 'drain': when
     // the socket took it all without backpressure, no socket 'drain' will come, so say it here.
-    if (ok && this.listenerCount('drain') > 0) this.emit('drain');
+    if (ok && this.drainListeners) this.emitDrain();
   }
 
   private dropQueue(): void {

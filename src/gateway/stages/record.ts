@@ -3,19 +3,20 @@ import { headerValue, type RequestContext } from '../request-context.js';
 
 /**
  * Stage "record": the decision record, handed to the OS before anything is forwarded, so every
- * request that reached dockerd has a record even if the gateway is killed right after.
+ * request that reached dockerd has a record even if the gateway is killed right after. Resolves
+ * once the record is written; undefined when there is no audit log (nothing to wait for).
  */
-export async function recordDecision(
+export function recordDecision(
   sink: AuditSink,
   ctx: RequestContext,
   refusal?: { rule?: string; reason: string },
-): Promise<void> {
+): Promise<void> | undefined {
   // No audit log: no record to build (its fields cost more than the rest of a small request).
-  if (sink === NULL_AUDIT_SINK) return;
+  if (sink === NULL_AUDIT_SINK) return undefined;
   const c = ctx.canonical;
   const d = ctx.decision;
   const userAgent = headerValue(ctx.head.rawHeaders, 'user-agent');
-  await sink.decision({
+  return sink.decision({
     requestId: ctx.requestId,
     connId: ctx.conn.connId,
     client: ctx.conn.client,
