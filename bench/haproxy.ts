@@ -1,10 +1,7 @@
-// HAProxy terminating mTLS in front of a docker socket, with path rules in the manner of
-// docker-socket-proxy (read-only endpoints allowed, everything else denied). Written for the bench.
-import { waitForTcp } from '../src/docker/engine-client.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { listeningChild } from './child.js';
 
 export const HAPROXY_BIN = '/usr/sbin/haproxy';
 
@@ -74,19 +71,5 @@ export async function startHaproxy(o: HaproxyOptions): Promise<{ pid: number; st
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  if (!(await waitForTcp('127.0.0.1', o.port, 10_000)) || child.pid === undefined) {
-    child.kill('SIGKILL');
-    throw new Error(`haproxy did not listen on ${o.port}: ${stderr}`);
-  }
-  return {
-    pid: child.pid,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await Promise.race([exited, sleep(5_000)]);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }
-    },
-  };
+  return listeningChild(child, o.port, () => `haproxy did not listen on ${o.port}: ${stderr}`);
 }

@@ -20,6 +20,7 @@ import { initCa } from '../src/pki/init-ca.js';
 import { issueCertificate } from '../src/pki/issue.js';
 import { statePaths } from '../src/store/paths.js';
 import { freeLoopbackPort, type PrivateDockerd, startDockerd } from '../test/e2e/harness/index.js';
+import { listeningChild } from './child.js';
 import { haproxyAvailable, startHaproxy } from './haproxy.js';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -207,20 +208,11 @@ async function startNodePipe(
   } finally {
     closeSync(fd);
   }
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  if (!(await waitForTcp('127.0.0.1', port, 10_000)) || child.pid === undefined) {
-    child.kill('SIGKILL');
-    throw new Error(`bench/node-pipe.mjs did not listen on ${port}: ${readFileSync(logPath, 'utf8')}`);
-  }
-  return {
-    pid: child.pid,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await Promise.race([exited, sleep(5_000)]);
-      }
-    },
-  };
+  return listeningChild(
+    child,
+    port,
+    () => `bench/node-pipe.mjs did not listen on ${port}: ${readFileSync(logPath, 'utf8')}`,
+  );
 }
 
 /** Starts everything; `close` stops it all and removes the temp folders. */
